@@ -1,0 +1,126 @@
+"""The one exception tree of rtconfig, and the diagnostic it carries.
+
+::
+
+    RtconfigError            anything rtconfig raises on purpose; ``exit_code`` says how the CLI exits
+    ├── ConfigError          the configuration is invalid: carries every Diagnostic found (exit 1)
+    ├── UsageError           the command line asks for something impossible (exit 2)
+    ├── StalePlanError       a saved plan no longer matches its inputs (exit 1)
+    └── MintError            one or more mints failed (exit 3)
+
+Library callers catch ``RtconfigError``; only the CLI prints and exits. Any other exception
+reaching the CLI is a bug in rtconfig and is reported as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+__all__ = [
+    "ConfigError",
+    "Diagnostic",
+    "MintError",
+    "RtconfigError",
+    "Severity",
+    "StalePlanError",
+    "UsageError",
+    "format_path",
+]
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """Render a key path the way users write it: ``tools[0].name``, ``audio.output.voice``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem, located where the user can fix it.
+
+    ``file``/``line``/``col`` point at the key that set the offending value; for values from an
+    environment variable ``file`` is the variable's name, for ``--set`` it is ``--set``.
+    """
+
+    severity: Severity
+    message: str
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    template: str | None = None
+    env: str | None = None
+    path: str | None = None
+    hint: str | None = field(default=None, compare=False)
+
+    def location(self) -> str:
+        if self.file is None:
+            return "rtconfig"
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col or 1}"
+
+    def __str__(self) -> str:
+        parts = [self.location(), self.severity]
+        if self.template is not None:
+            parts.append(self.template + (f" [{self.env}]" if self.env else ""))
+        if self.path:
+            parts.append(self.path)
+        text = ": ".join(parts) + ": " + self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "template": self.template,
+            "env": self.env,
+            "path": self.path,
+            "message": self.message if not self.hint else f"{self.message} ({self.hint})",
+        }
+
+
+class RtconfigError(Exception):
+    """Base of every error rtconfig raises on purpose."""
+
+    exit_code: int = 1
+
+
+class ConfigError(RtconfigError):
+    """The configuration cannot be loaded, resolved or validated; ``diagnostics`` says why."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        super().__init__("\n".join(str(d) for d in self.diagnostics))
+
+    @classmethod
+    def single(cls, message: str, **where: Any) -> ConfigError:
+        return cls([Diagnostic("error", message, **where)])
+
+
+class UsageError(RtconfigError):
+    """The command line asks for something that cannot be done."""
+
+    exit_code = 2
+
+
+class StalePlanError(RtconfigError):
+    """A saved plan's inputs have changed since it was made."""
+
+
+class MintError(RtconfigError):
+    """At least one mint failed."""
+
+    exit_code = 3
