@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +32,8 @@ class Origin:
     env: str | None = None
     var: str | None = None
     source: str | None = None
+    # Full key path of the value in the TOML document, to locate problems inside arrays.
+    key: tuple[str | int, ...] | None = field(default=None, compare=False, repr=False)
 
     def location(self) -> str:
         """``file:line`` for file layers, the variable name for env vars, ``--set`` for flags."""

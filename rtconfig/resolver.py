@@ -11,11 +11,13 @@ from typing import Any
 from rtconfig.endpoints import Endpoint
 from rtconfig.errors import Diagnostic
 from rtconfig.origins import FieldRecord, Origin
-from rtconfig.settings import Settings
+from rtconfig.settings import SETTING_KEYS, Settings
+from rtconfig.sources import Layer, Sources, TemplateSource, check_setting
+from rtconfig.suggest import did_you_mean
 
 Path = tuple[str | int, ...]
 
-__all__ = ["ResolvedTemplate", "body_sha256"]
+__all__ = ["Resolution", "ResolvedTemplate", "Resolver", "body_sha256", "resolve_settings"]
 
 
 def body_sha256(body: Mapping[str, Any]) -> str:
@@ -53,3 +55,259 @@ class ResolvedTemplate:
             if record is not None:
                 return record.origin
         return self.header
+
+
+# --- resolution ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Resolution:
+    """What the layers built for one template in one environment: nested values (with the
+    field-like meta-keys ``endpoint`` and ``expires_after``) and a record per leaf."""
+
+    values: dict[str, Any]
+    records: dict[Path, FieldRecord]
+
+    def copy(self) -> Resolution:
+        # Nested tables are copied on write by the merge functions, so a shallow copy suffices.
+        return Resolution(dict(self.values), dict(self.records))
+
+
+class Resolver:
+    """Resolves templates of one file for one environment, caching each result (contract §3).
+
+    Layers, lowest first: the environment's ``"*"`` overlay, each parent (resolved fully, later
+    parents winning), the template's own table, its environment overlay, ``RTCONFIG__``
+    variables, ``--set``. The ``"*"`` overlay sits beneath the root of each inheritance chain
+    only: a child's parents already carry it.
+    """
+
+    def __init__(
+        self,
+        sources: Sources,
+        env: str | None,
+        env_layers: Mapping[str, Layer],
+        set_layers: Mapping[str, Layer],
+    ) -> None:
+        self.sources = sources
+        self.env = env
+        self.environment = sources.environments.get(env) if env else None
+        self.env_layers = env_layers
+        self.set_layers = set_layers
+        self._done: dict[str, Resolution | None] = {}
+        self._stack: list[str] = []
+        self.diagnostics: dict[str, list[Diagnostic]] = {}
+
+    def resolve(self, name: str) -> Resolution | None:
+        """The resolution of ``name``, or None when it (or an ancestor) cannot be resolved."""
+        if name in self._done:
+            return self._done[name]
+        template = self.sources.templates[name]
+        self._stack.append(name)
+        try:
+            result = self._resolve(template)
+        finally:
+            self._stack.pop()
+        self._done[name] = result
+        return result
+
+    def _fail(self, template: TemplateSource, message: str) -> None:
+        layer = template.layer
+        origin = layer.meta_origin("extends")
+        self.diagnostics.setdefault(template.name, []).append(
+            Diagnostic(
+                "error",
+                message,
+                file=origin.file,
+                line=origin.line,
+                col=origin.col,
+                template=template.name,
+                env=self.env,
+                path="extends",
+            )
+        )
+
+    def _resolve(self, template: TemplateSource) -> Resolution | None:
+        acc: Resolution | None = None
+        for parent in template.extends:
+            if parent in self._stack:
+                chain = [*self._stack[self._stack.index(parent) :], parent]
+                self._fail(template, "inheritance cycle: " + " -> ".join(chain))
+                return None
+            if parent not in self.sources.templates:
+                self._fail(
+                    template,
+                    f"extends unknown template {parent!r}"
+                    + did_you_mean(parent, self.sources.templates),
+                )
+                return None
+            resolved = self.resolve(parent)
+            if resolved is None:
+                return None  # the ancestor's own diagnostic says why
+            if acc is None:
+                acc = resolved.copy()
+            else:
+                _merge_resolution(acc, resolved)
+        if acc is None:
+            acc = Resolution({}, {})
+            star = self.environment.overlays.get("*") if self.environment else None
+            if star is not None:
+                _apply(acc, star)
+        _apply(acc, template.layer)
+        for layer in (
+            self.environment.overlays.get(template.name) if self.environment else None,
+            self.env_layers.get(template.name),
+            self.set_layers.get(template.name),
+        ):
+            if layer is not None:
+                _apply(acc, layer)
+        return acc
+
+
+def _apply(acc: Resolution, layer: Layer) -> None:
+    """Merge one layer: its ``unset`` first, then its values (tables deep), then its ``null``."""
+    for path in layer.unset:
+        _remove(acc, path)
+    acc.values = dict(acc.values)
+    _merge(acc.values, layer.values, (), layer, acc.records)
+    if layer.null:
+        origin = layer.meta_origin("null")
+        for path in layer.null:
+            _set_leaf(acc, path, None, origin)
+
+
+def _merge(
+    dst: dict[str, Any],
+    src: Mapping[str, Any],
+    prefix: Path,
+    layer: Layer,
+    records: dict[Path, FieldRecord],
+) -> None:
+    for key, value in src.items():
+        path = (*prefix, key)
+        existing = dst.get(key, _ABSENT)
+        if isinstance(value, dict) and value:
+            if isinstance(existing, dict):
+                child = dict(existing)
+            else:
+                if existing is not _ABSENT:
+                    records.pop(path, None)  # a scalar replaced by a table
+                child = {}
+            dst[key] = child
+            _merge(child, value, path, layer, records)
+            continue
+        dst[key] = value
+        records[path] = FieldRecord(value, layer.origin(path), _overridden(records, path, existing))
+
+
+def _overridden(
+    records: dict[Path, FieldRecord], path: Path, existing: Any
+) -> tuple[tuple[Any, Origin], ...]:
+    """The chain a new leaf at ``path`` overrides (and forgets the leaves it replaces)."""
+    current = records.get(path)
+    if current is not None:
+        return ((current.value, current.origin), *current.overridden)
+    if isinstance(existing, dict) and existing:
+        removed = _drop_under(records, path)
+        if removed:
+            return ((existing, removed[0].origin),)
+    return ()
+
+
+def _drop_under(records: dict[Path, FieldRecord], path: Path) -> list[FieldRecord]:
+    n = len(path)
+    doomed = [p for p in records if p[:n] == path]
+    return [records.pop(p) for p in doomed]
+
+
+def _walk_copying(acc: Resolution, path: Path, create: bool) -> dict[str, Any] | None:
+    """The table holding ``path[-1]``, copying every table on the way (copy on write)."""
+    acc.values = dict(acc.values)
+    node = acc.values
+    for depth, part in enumerate(path[:-1]):
+        child = node.get(part)  # type: ignore[call-overload]
+        if not isinstance(child, dict):
+            if not create:
+                return None
+            if child is not None or part in node:
+                acc.records.pop(path[: depth + 1], None)
+            child = {}
+        else:
+            child = dict(child)
+        node[part] = child  # type: ignore[index]
+        node = child
+    return node
+
+
+def _remove(acc: Resolution, path: Path) -> None:
+    node = _walk_copying(acc, path, create=False)
+    if node is not None and path[-1] in node:
+        del node[path[-1]]  # type: ignore[arg-type]
+        acc.records.pop(path, None)
+        _drop_under(acc.records, path)
+
+
+def _set_leaf(
+    acc: Resolution,
+    path: Path,
+    value: Any,
+    origin: Origin,
+    more: tuple[tuple[Any, Origin], ...] = (),
+) -> None:
+    node = _walk_copying(acc, path, create=True)
+    assert node is not None
+    existing = node.get(path[-1], _ABSENT)  # type: ignore[call-overload]
+    chain = _overridden(acc.records, path, existing)
+    chain = (*chain, *(item for item in more if item not in chain))
+    node[path[-1]] = value  # type: ignore[index]
+    acc.records[path] = FieldRecord(value, origin, chain)
+
+
+def _merge_resolution(acc: Resolution, parent: Resolution) -> None:
+    """A later parent wins, except with values ``acc`` already knows and overrode: in a diamond,
+    a value inherited from the shared ancestor cannot undo the other parent's override."""
+    for path, record in parent.records.items():
+        current = acc.records.get(path)
+        if current is not None and (
+            current.origin == record.origin
+            or any(origin == record.origin for _, origin in current.overridden)
+        ):
+            continue
+        _set_leaf(acc, path, record.value, record.origin, record.overridden)
+
+
+_ABSENT: Any = object()
+
+
+def resolve_settings(
+    sources: Sources,
+    env: str | None,
+    environ: Mapping[str, str],
+    base_url: str | None = None,
+) -> tuple[Settings, list[Diagnostic]]:
+    """``[api]``, then ``[environments.E.api]``, then ``OPENAI_BASE_URL``, then ``--base-url``.
+
+    Values in the file were checked when it was read; the variable and the flag are checked here.
+    """
+    merged: dict[str, Any] = {}
+    merged.update(sources.api)
+    environment = sources.environments.get(env) if env else None
+    if environment is not None:
+        merged.update(environment.api)
+    diagnostics: list[Diagnostic] = []
+    for value, where in ((environ.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL"), (base_url, "--base-url")):
+        if not value:
+            continue
+        problem = check_setting("base_url", value)
+        if problem:
+            diagnostics.append(Diagnostic("error", problem, file=where, path="base_url"))
+        else:
+            merged["base_url"] = value
+    kwargs = {
+        key: Endpoint(value) if key == "endpoint" else value
+        for key, value in merged.items()
+        if key in SETTING_KEYS and check_setting(key, value) is None
+    }
+    if isinstance(kwargs.get("base_url"), str):
+        kwargs["base_url"] = kwargs["base_url"].rstrip("/")
+    return Settings(**kwargs), diagnostics

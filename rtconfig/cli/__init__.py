@@ -1,0 +1,14 @@
+"""The command-line interface: the only code that prints or exits.
+
+Each command module registers its commands on :data:`main`. Heavy stacks (httpx, structlog) are
+imported inside the commands that need them, so ``rtconfig validate`` never pays for them.
+"""
+
+from __future__ import annotations
+
+from rtconfig.cli._common import main
+
+# Importing the command modules registers their commands on `main`.
+from rtconfig.cli import _core  # noqa: E402,F401  isort: skip
+
+__all__ = ["main"]

@@ -1,0 +1,89 @@
+"""What every command shares: the group, error handling, common options, diagnostic output."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import click
+
+from rtconfig._version import __version__
+from rtconfig.errors import ConfigError, Diagnostic, RtconfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="rtconfig")
+def main() -> None:
+    """rtconfig: OpenAI Realtime session configuration as code.
+
+    Declare session templates in sessions.toml; validate, render, explain, plan, lock and mint
+    them.
+    """
+
+
+def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    """Diagnostics go to stderr, one per line, in the contract's format."""
+    for diagnostic in diagnostics:
+        click.echo(str(diagnostic), err=True)
+
+
+def handle_errors(func: F) -> F:
+    """Turn rtconfig's errors into messages and exit codes; anything else is reported as a bug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            print_diagnostics(exc.diagnostics)
+            sys.exit(exc.exit_code)
+        except RtconfigError as exc:
+            click.echo(f"rtconfig: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
+            raise
+        except OSError as exc:
+            click.echo(f"rtconfig: error: {exc.strerror or exc}: {exc.filename or ''}", err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug: say so, without a traceback unless asked for
+            if os.environ.get("RTCONFIG_DEBUG"):
+                raise
+            click.echo(
+                f"rtconfig: internal error ({type(exc).__name__}): this is a bug in rtconfig "
+                f"{__version__}; please report it (set RTCONFIG_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            sys.exit(70)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def env_option(func: F) -> F:
+    return click.option(
+        "--env",
+        "-e",
+        "env",
+        metavar="E",
+        envvar="RTCONFIG_ENV",
+        help="Environment to resolve for (default: $RTCONFIG_ENV, else none).",
+    )(func)
+
+
+def set_option(func: F) -> F:
+    return click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="T.PATH=VALUE",
+        help="Override a field (repeatable); VALUE is JSON, else a plain string.",
+    )(func)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))

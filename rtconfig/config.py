@@ -1,0 +1,197 @@
+"""The library façade: load a sessions.toml, then resolve and validate its templates.
+
+::
+
+    config = rtconfig.load("sessions.toml")
+    support = config.resolve("support", env="production")      # raises ConfigError if invalid
+    support.body, support.endpoint, support.fields[("audio", "output", "voice")].origin
+
+The environment is read here and only here (``environ=None`` means ``os.environ``); every later
+stage receives it injected.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rtconfig.errors import ConfigError, Diagnostic
+from rtconfig.loader import read_document
+from rtconfig.resolver import ResolvedTemplate, Resolver, resolve_settings
+from rtconfig.sources import Sources, override_layers, read_sources
+from rtconfig.suggest import did_you_mean
+from rtconfig.validator import validate
+
+__all__ = ["ALL_ENVIRONMENTS", "Check", "Config", "load"]
+
+
+class _AllEnvironments:
+    def __repr__(self) -> str:
+        return "ALL_ENVIRONMENTS"
+
+
+#: Check the default environment and every declared one (what ``rtconfig validate`` does).
+ALL_ENVIRONMENTS = _AllEnvironments()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """The outcome of checking templates: the valid ones and every diagnostic, in file order."""
+
+    templates: tuple[ResolvedTemplate, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity == "warning")
+
+    def ok(self, strict: bool = False) -> bool:
+        """No errors (and, when ``strict``, no warnings either)."""
+        return not (self.diagnostics if strict else self.errors)
+
+    def raise_for_errors(self, strict: bool = False) -> None:
+        if not self.ok(strict):
+            raise ConfigError(self.diagnostics)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A loaded sessions.toml. Immutable; resolving never changes it."""
+
+    sources: Sources
+
+    @property
+    def path(self) -> str:
+        return self.sources.file
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        """Every template name, abstract ones included, in file order."""
+        return tuple(self.sources.templates)
+
+    @property
+    def environments(self) -> tuple[str, ...]:
+        return tuple(self.sources.environments)
+
+    def mintable(self) -> tuple[str, ...]:
+        """The templates that can be rendered and minted (not abstract)."""
+        return tuple(n for n, t in self.sources.templates.items() if not t.abstract)
+
+    def resolve(
+        self,
+        template: str,
+        env: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        sets: Sequence[str] = (),
+        base_url: str | None = None,
+    ) -> ResolvedTemplate:
+        """One template, resolved for ``env`` and validated; :class:`ConfigError` if invalid."""
+        check = self.check(
+            envs=[env], templates=[template], environ=environ, sets=sets, base_url=base_url
+        )
+        check.raise_for_errors()
+        return check.templates[0]
+
+    def check(
+        self,
+        *,
+        envs: Iterable[str | None] | _AllEnvironments = ALL_ENVIRONMENTS,
+        templates: Sequence[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        sets: Sequence[str] = (),
+        base_url: str | None = None,
+    ) -> Check:
+        """Resolve and validate ``templates`` (default: every mintable one) in each of ``envs``
+        (default: the default environment and every declared one), reporting all problems."""
+        environ = os.environ if environ is None else environ
+        sources = self.sources
+        diagnostics: list[Diagnostic] = list(sources.diagnostics)
+        env_list: list[str | None] = (
+            [None, *sources.environments]
+            if isinstance(envs, _AllEnvironments)
+            else list(envs)
+        )
+        for env in env_list:
+            if env is not None and env not in sources.environments:
+                diagnostics.append(
+                    Diagnostic(
+                        "error",
+                        f"unknown environment {env!r}"
+                        + did_you_mean(env, sources.environments)
+                        + (
+                            f"; declared: {', '.join(sources.environments)}"
+                            if sources.environments
+                            else "; the file declares no [environments]"
+                        ),
+                        file=sources.file,
+                    )
+                )
+        names = list(self.mintable()) if templates is None else list(templates)
+        for name in names:
+            known = sources.templates.get(name)
+            if known is None:
+                diagnostics.append(
+                    Diagnostic(
+                        "error",
+                        f"unknown template {name!r}" + did_you_mean(name, self.mintable()),
+                        file=sources.file,
+                    )
+                )
+            elif known.abstract:
+                diagnostics.append(
+                    Diagnostic(
+                        "error",
+                        f"template {name!r} is abstract: it is never rendered or minted by "
+                        "itself; choose a template that extends it",
+                        file=sources.file,
+                        line=known.header.line,
+                        template=name,
+                    )
+                )
+        if any(d.severity == "error" for d in diagnostics[len(sources.diagnostics) :]):
+            return Check((), _dedupe(diagnostics))
+        env_layers, set_layers, problems = override_layers(sources.templates, environ, sets)
+        diagnostics.extend(problems)
+        results: list[ResolvedTemplate] = []
+        for env in env_list:
+            settings, problems = resolve_settings(sources, env, environ, base_url)
+            diagnostics.extend(problems)
+            resolver = Resolver(sources, env, env_layers, set_layers)
+            for name in names:
+                resolution = resolver.resolve(name)
+                if resolution is None:
+                    continue
+                resolved, problems = validate(sources, name, env, settings, resolution)
+                diagnostics.extend(problems)
+                if resolved is not None:
+                    results.append(resolved)
+            for per_template in resolver.diagnostics.values():
+                diagnostics.extend(per_template)
+        return Check(tuple(results), _dedupe(diagnostics))
+
+
+def _dedupe(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
+    """One line per distinct problem: a base template's mistake is reported once, not once per
+    child and environment that inherits it."""
+    seen: set[tuple[object, ...]] = set()
+    out: list[Diagnostic] = []
+    for d in diagnostics:
+        key = (d.severity, d.file, d.line, d.col, d.path, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return tuple(out)
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read a sessions.toml. TOML syntax errors raise :class:`ConfigError`; everything else is
+    reported by :meth:`Config.check`."""
+    document = read_document(Path(path), display=os.fspath(path))
+    return Config(read_sources(document, Path(path).resolve().parent))

@@ -1,0 +1,647 @@
+"""The sessions.toml format: a loaded document becomes layers the resolver can merge.
+
+A *layer* is one source of template values (contract §3): a template's own table, an environment
+overlay, the ``RTCONFIG__`` variables, or ``--set`` flags. Each knows where every one of its
+values was written. Structural mistakes (unknown sections, bad names, meta-keys of the wrong
+type, key-like strings) are collected here, all at once, with their lines.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rtconfig.endpoints import Endpoint
+from rtconfig.errors import Diagnostic, format_path
+from rtconfig.loader import Document, KeyPath
+from rtconfig.origins import Origin, OriginKind
+from rtconfig.settings import SETTING_KEYS
+from rtconfig.suggest import did_you_mean
+
+__all__ = [
+    "META_KEYS",
+    "EnvironmentSource",
+    "Layer",
+    "Sources",
+    "TemplateSource",
+    "parse_value",
+    "read_sources",
+]
+
+Path_ = tuple[str | int, ...]
+
+META_KEYS = frozenset(
+    {
+        "extends",
+        "abstract",
+        "description",
+        "endpoint",
+        "expires_after",
+        "instructions_file",
+        "null",
+        "unset",
+    }
+)
+# Meta-keys that resolve like fields (inherited, overridable); the rest shape the layer itself.
+FIELD_LIKE_META = frozenset({"endpoint", "expires_after"})
+TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+ENV_PREFIX = "RTCONFIG__"
+# Anything that looks like an OpenAI key. Matched, never echoed.
+KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+MAX_INSTRUCTIONS_BYTES = 1024 * 1024
+
+
+@dataclass(eq=False)
+class Layer:
+    """One source of template values, with the origin of each of its leaves.
+
+    ``values`` is template-shaped (nested tables; arrays and scalars are leaves) and may hold the
+    field-like meta-keys ``endpoint`` and ``expires_after``.
+    """
+
+    kind: OriginKind
+    values: dict[str, Any]
+    template: str | None = None
+    env: str | None = None
+    unset: tuple[Path_, ...] = ()
+    null: tuple[Path_, ...] = ()
+    # File layers: the document and where this layer's table sits in it.
+    document: Document | None = None
+    base: KeyPath = ()
+    # Leaves whose origin is not a position in the document (env vars, --set, instructions_file).
+    fixed: dict[Path_, Origin] = field(default_factory=dict)
+    _cache: dict[Path_, Origin] = field(default_factory=dict, repr=False)
+
+    def origin(self, path: Path_) -> Origin:
+        """Where the value at ``path`` was written."""
+        cached = self._cache.get(path)
+        if cached is not None:
+            return cached
+        for end in range(len(path), 0, -1):
+            fixed = self.fixed.get(path[:end])
+            if fixed is not None:
+                self._cache[path] = fixed
+                return fixed
+        line = col = None
+        if self.document is not None:
+            found = self.document.position((*self.base, *path))
+            if found:
+                line, col = found
+        origin = Origin(
+            self.kind,
+            file=self.document.file if self.document else None,
+            line=line,
+            col=col,
+            template=self.template,
+            env=self.env,
+            key=(*self.base, *path),
+        )
+        self._cache[path] = origin
+        return origin
+
+    def meta_origin(self, key: str) -> Origin:
+        """Where a meta-key of this layer (``null``, ``unset``) was written."""
+        if self.document is None:
+            return self.origin(())
+        found = self.document.position((*self.base, key))
+        return Origin(
+            self.kind,
+            file=self.document.file,
+            line=found[0] if found else None,
+            col=found[1] if found else None,
+            template=self.template,
+            env=self.env,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSource:
+    """A ``[templates.NAME]`` table, split into its meta-keys and its own layer."""
+
+    name: str
+    extends: tuple[str, ...]
+    abstract: bool
+    description: str | None
+    layer: Layer
+    header: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentSource:
+    """An ``[environments.NAME]`` table: settings overlay and template overlays (``"*"`` first)."""
+
+    name: str
+    api: dict[str, Any]
+    overlays: dict[str, Layer]
+    header: Origin
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Everything a sessions.toml declares, as layers."""
+
+    document: Document
+    api: dict[str, Any]
+    templates: dict[str, TemplateSource]
+    environments: dict[str, EnvironmentSource]
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def file(self) -> str:
+        return self.document.file
+
+    def api_origin(self, key: str, env: str | None = None) -> Origin:
+        base: KeyPath = ("environments", env, "api", key) if env else ("api", key)
+        found = self.document.position(base)
+        return Origin(
+            OriginKind.ENVIRONMENT if env else OriginKind.TEMPLATE,
+            file=self.file,
+            line=found[0] if found else None,
+            col=found[1] if found else None,
+            env=env,
+        )
+
+
+class _Collector:
+    def __init__(self, document: Document) -> None:
+        self.document = document
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, message: str, at: KeyPath, **where: Any) -> None:
+        found = self.document.position(at)
+        self.diagnostics.append(
+            Diagnostic(
+                "error",
+                message,
+                file=self.document.file,
+                line=found[0] if found else None,
+                col=found[1] if found else None,
+                **where,
+            )
+        )
+
+
+def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
+    """Interpret a document as sessions.toml; every structural problem becomes a diagnostic."""
+    c = _Collector(document)
+    data = document.data
+    _refuse_secrets(c, data, ())
+    for key in data:
+        if key not in ("api", "templates", "environments"):
+            c.error(
+                f"unknown section {key!r}"
+                + did_you_mean(key, ["api", "templates", "environments"])
+                + "; a sessions.toml has [api], [templates.NAME] and [environments.NAME]",
+                (key,),
+            )
+    api = _table(c, data, "api", ("api",)) or {}
+    _check_api(c, api, ("api",))
+    templates: dict[str, TemplateSource] = {}
+    raw_templates = _table(c, data, "templates", ("templates",)) or {}
+    base_dir = base_dir if base_dir is not None else Path(document.file).resolve().parent
+    for name, table in raw_templates.items():
+        at: KeyPath = ("templates", name)
+        if not TEMPLATE_NAME.fullmatch(name):
+            c.error(f"invalid template name {name!r}: use letters, digits, '_' and '-'", at)
+            continue
+        if not isinstance(table, dict):
+            c.error(f"template {name!r} must be a table ([templates.{name}])", at)
+            continue
+        template = _template(c, name, table, at, base_dir)
+        if template is not None:
+            templates[name] = template
+    environments: dict[str, EnvironmentSource] = {}
+    raw_envs = _table(c, data, "environments", ("environments",)) or {}
+    for env, table in raw_envs.items():
+        at = ("environments", env)
+        if not TEMPLATE_NAME.fullmatch(env):
+            c.error(f"invalid environment name {env!r}: use letters, digits, '_' and '-'", at)
+            continue
+        if not isinstance(table, dict):
+            c.error(f"environment {env!r} must be a table ([environments.{env}])", at)
+            continue
+        environment = _environment(c, env, table, at, templates, base_dir)
+        if environment is not None:
+            environments[env] = environment
+    return Sources(document, api, templates, environments, tuple(c.diagnostics))
+
+
+def _table(c: _Collector, parent: Mapping[str, Any], key: str, at: KeyPath) -> dict[str, Any] | None:
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        c.error(f"{format_path(at)} must be a table, not {_type_name(value)}", at)
+        return None
+    return value
+
+
+def _refuse_secrets(c: _Collector, value: Any, at: KeyPath) -> None:
+    """Keys live in the environment: refuse ``api_key`` and key-like strings, never echoing them."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "api_key":
+                c.error(
+                    "API keys must not be written in sessions.toml; put the key in an environment "
+                    'variable and name it with [api] api_key_env = "OPENAI_API_KEY"',
+                    (*at, key),
+                    path=format_path((*at, key)),
+                )
+            else:
+                _refuse_secrets(c, item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_secrets(c, item, (*at, index))
+    elif isinstance(value, str) and KEY_LIKE.search(value):
+        c.error(
+            "this value looks like an OpenAI API key (sk-…); keys must not be written in "
+            "sessions.toml: keep the key in an environment variable named by [api] api_key_env",
+            at,
+            path=format_path(at),
+        )
+
+
+def _check_api(c: _Collector, api: Mapping[str, Any], at: KeyPath) -> None:
+    for key, value in api.items():
+        spec = SETTING_KEYS.get(key)
+        if spec is None:
+            if key != "api_key":  # already refused with its own message
+                c.error(
+                    f"unknown setting {key!r}" + did_you_mean(key, SETTING_KEYS),
+                    (*at, key),
+                    path=format_path((*at, key)),
+                )
+            continue
+        problem = check_setting(key, value)
+        if problem:
+            c.error(problem, (*at, key), path=format_path((*at, key)))
+
+
+def check_setting(key: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for setting ``key``, or None."""
+    types, expected = SETTING_KEYS[key]
+    if isinstance(value, bool) or not isinstance(value, types):
+        return f"must be {expected} (got {_type_name(value)})"
+    if key == "endpoint" and value not in Endpoint._value2member_map_:
+        return f"must be {expected} (got {value!r})" + did_you_mean(
+            value, [e.value for e in Endpoint]
+        )
+    if key == "base_url" and not re.match(r"https?://[^/\s]+", value):
+        return f"must be an http(s) URL such as 'https://api.openai.com/v1' (got {value!r})"
+    if key == "timeout_s" and not 0 < value <= 600:
+        return f"must be between 0 and 600 seconds (got {value!r})"
+    if key == "max_retries" and not 0 <= value <= 10:
+        return f"must be from 0 to 10 (got {value!r})"
+    if key == "concurrency" and not 1 <= value <= 256:
+        return f"must be from 1 to 256 (got {value!r})"
+    if key == "api_key_env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return f"must be the NAME of an environment variable, like OPENAI_API_KEY (got {value!r})"
+    return None
+
+
+def _paths(c: _Collector, table: Mapping[str, Any], key: str, at: KeyPath) -> tuple[Path_, ...]:
+    raw = table.get(key)
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+        c.error(
+            f'{key} must be a list of dotted paths, e.g. {key} = ["audio.input.turn_detection"]',
+            (*at, key),
+            path=key,
+        )
+        return ()
+    return tuple(tuple(p.split(".")) for p in raw)
+
+
+def _layer(
+    c: _Collector,
+    table: dict[str, Any],
+    at: KeyPath,
+    kind: OriginKind,
+    template: str | None,
+    env: str | None,
+    base_dir: Path,
+) -> Layer:
+    """The values of a template table or overlay, with ``instructions_file`` read in."""
+    values = {k: v for k, v in table.items() if k not in META_KEYS or k in FIELD_LIKE_META}
+    layer = Layer(
+        kind,
+        values,
+        template=template,
+        env=env,
+        unset=_paths(c, table, "unset", at),
+        null=_paths(c, table, "null", at),
+        document=c.document,
+        base=at,
+    )
+    if "endpoint" in table:
+        problem = check_setting("endpoint", table["endpoint"])
+        if problem:
+            c.error(problem, (*at, "endpoint"), path="endpoint")
+            values.pop("endpoint")
+    if "instructions_file" in table:
+        where = (*at, "instructions_file")
+        relative = table["instructions_file"]
+        if "instructions" in table:
+            c.error(
+                "instructions and instructions_file are both set in the same table; keep one",
+                where,
+                path="instructions_file",
+            )
+        elif not isinstance(relative, str):
+            c.error("instructions_file must be a path string", where, path="instructions_file")
+        else:
+            text = _read_instructions(c, base_dir / relative, relative, where)
+            if text is not None:
+                values["instructions"] = text
+                found = c.document.position(where)
+                layer.fixed[("instructions",)] = Origin(
+                    OriginKind.FILE,
+                    file=c.document.file,
+                    line=found[0] if found else None,
+                    col=found[1] if found else None,
+                    template=template,
+                    env=env,
+                    source=relative,
+                )
+    for key in ("unset", "null"):
+        for path in getattr(layer, key):
+            if path[0] in META_KEYS - FIELD_LIKE_META:
+                c.error(f"{key} cannot name the meta-key {path[0]!r}", (*at, key), path=key)
+    return layer
+
+
+def _read_instructions(c: _Collector, path: Path, shown: str, where: KeyPath) -> str | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_INSTRUCTIONS_BYTES:
+            c.error(
+                f"instructions_file {shown!r} is {size} bytes; the limit is "
+                f"{MAX_INSTRUCTIONS_BYTES} bytes (1 MiB)",
+                where,
+                path="instructions_file",
+            )
+            return None
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        c.error(f"instructions_file {shown!r} does not exist", where, path="instructions_file")
+        return None
+    except UnicodeDecodeError:
+        c.error(f"instructions_file {shown!r} is not UTF-8 text", where, path="instructions_file")
+        return None
+    except OSError as exc:
+        c.error(
+            f"instructions_file {shown!r} cannot be read: {exc.strerror}",
+            where,
+            path="instructions_file",
+        )
+        return None
+    if KEY_LIKE.search(text):
+        c.error(
+            f"instructions_file {shown!r} contains what looks like an OpenAI API key (sk-…)",
+            where,
+            path="instructions_file",
+        )
+        return None
+    return text
+
+
+def _template(
+    c: _Collector, name: str, table: dict[str, Any], at: KeyPath, base_dir: Path
+) -> TemplateSource | None:
+    found = c.document.position(at)
+    header = Origin(
+        OriginKind.TEMPLATE,
+        file=c.document.file,
+        line=found[0] if found else None,
+        col=found[1] if found else None,
+        template=name,
+    )
+    extends = table.get("extends", [])
+    if isinstance(extends, str):
+        extends = [extends]
+    if not isinstance(extends, list) or not all(isinstance(p, str) for p in extends):
+        c.error(
+            'extends must be a template name or a list of names, e.g. extends = ["base"]',
+            (*at, "extends"),
+            template=name,
+            path="extends",
+        )
+        extends = []
+    abstract = table.get("abstract", False)
+    if not isinstance(abstract, bool):
+        c.error("abstract must be true or false", (*at, "abstract"), template=name, path="abstract")
+        abstract = False
+    description = table.get("description")
+    if description is not None and not isinstance(description, str):
+        c.error("description must be a string", (*at, "description"), template=name)
+        description = None
+    layer = _layer(c, table, at, OriginKind.TEMPLATE, name, None, base_dir)
+    return TemplateSource(name, tuple(extends), abstract, description, layer, header)
+
+
+def _environment(
+    c: _Collector,
+    env: str,
+    table: dict[str, Any],
+    at: KeyPath,
+    templates: Mapping[str, TemplateSource],
+    base_dir: Path,
+) -> EnvironmentSource | None:
+    for key in table:
+        if key not in ("api", "templates"):
+            c.error(
+                f"unknown key {key!r} in environment {env!r}"
+                + did_you_mean(key, ["api", "templates"])
+                + f"; an environment has [environments.{env}.api] and "
+                f"[environments.{env}.templates.NAME]",
+                (*at, key),
+            )
+    api = _table(c, table, "api", (*at, "api")) or {}
+    _check_api(c, api, (*at, "api"))
+    overlays: dict[str, Layer] = {}
+    raw = _table(c, table, "templates", (*at, "templates")) or {}
+    for target, overlay in raw.items():
+        where: KeyPath = (*at, "templates", target)
+        if target != "*" and target not in templates:
+            c.error(
+                f"environment {env!r} has an overlay for template {target!r}, which does not "
+                "exist" + did_you_mean(target, templates),
+                where,
+            )
+            continue
+        if not isinstance(overlay, dict):
+            c.error("an environment overlay must be a table", where)
+            continue
+        for meta in ("extends", "abstract"):
+            if meta in overlay:
+                c.error(
+                    f"{meta} cannot be set in an environment overlay; set it on the template",
+                    (*where, meta),
+                    template=None if target == "*" else target,
+                    env=env,
+                    path=meta,
+                )
+        layer = _layer(
+            c,
+            {k: v for k, v in overlay.items() if k not in ("extends", "abstract")},
+            where,
+            OriginKind.ENVIRONMENT,
+            None if target == "*" else target,
+            env,
+            base_dir,
+        )
+        overlays[target] = layer
+    found = c.document.position(at)
+    header = Origin(
+        OriginKind.ENVIRONMENT,
+        file=c.document.file,
+        line=found[0] if found else None,
+        env=env,
+    )
+    return EnvironmentSource(env, api, overlays, header)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+# --- layers 5 and 6: environment variables and --set ------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """Contract §3: a value from a variable or ``--set`` is JSON if it parses, else a string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _put(values: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    node = values
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[path[-1]] = value
+
+
+def _normalise(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def override_layers(
+    templates: Mapping[str, TemplateSource],
+    environ: Mapping[str, str],
+    sets: Sequence[str],
+) -> tuple[dict[str, Layer], dict[str, Layer], list[Diagnostic]]:
+    """Layers 5 (``RTCONFIG__T__FIELD`` variables) and 6 (``--set``) for each template they name."""
+    diagnostics: list[Diagnostic] = []
+    by_var_name: dict[str, list[str]] = {}
+    for name in templates:
+        by_var_name.setdefault(_normalise(name), []).append(name)
+    env_layers: dict[str, Layer] = {}
+    for var in sorted(environ):
+        if not var.upper().startswith(ENV_PREFIX):
+            continue
+        parts = var[len(ENV_PREFIX) :].split("__")
+        target = _normalise(parts[0])
+        names = by_var_name.get(target, [])
+        if len(parts) < 2 or not all(parts):
+            diagnostics.append(
+                Diagnostic(
+                    "error",
+                    "malformed variable: use RTCONFIG__<TEMPLATE>__<FIELD>[__<SUBFIELD>…]",
+                    file=var,
+                )
+            )
+            continue
+        if len(names) != 1:
+            message = (
+                f"variable names template {parts[0]!r}, which does not exist"
+                + did_you_mean(target, by_var_name)
+                if not names
+                else f"variable matches several templates ({', '.join(names)}); rename one"
+            )
+            diagnostics.append(Diagnostic("error", message, file=var))
+            continue
+        name = names[0]
+        path = tuple(p.lower() for p in parts[1:])
+        if path[0] in META_KEYS - FIELD_LIKE_META:
+            diagnostics.append(
+                Diagnostic("error", f"{path[0]!r} cannot be set from a variable", file=var)
+            )
+            continue
+        layer = env_layers.setdefault(name, Layer(OriginKind.ENV_VAR, {}, template=name))
+        value = parse_value(environ[var])
+        if isinstance(value, str) and KEY_LIKE.search(value):
+            diagnostics.append(
+                Diagnostic("error", "value looks like an OpenAI API key (sk-…)", file=var)
+            )
+            continue
+        _put(layer.values, path, value)
+        layer.fixed[path] = Origin(OriginKind.ENV_VAR, template=name, var=var)
+    set_layers: dict[str, Layer] = {}
+    for item in sets:
+        target_path, eq, raw = item.partition("=")
+        parts = target_path.split(".")
+        if not eq or len(parts) < 2 or not all(parts):
+            diagnostics.append(
+                Diagnostic(
+                    "error",
+                    f"--set {target_path!r}: expected TEMPLATE.FIELD[.SUBFIELD…]=VALUE",
+                    file="--set",
+                )
+            )
+            continue
+        name, path = parts[0], tuple(parts[1:])
+        if name not in templates:
+            diagnostics.append(
+                Diagnostic(
+                    "error",
+                    f"--set names template {name!r}, which does not exist"
+                    + did_you_mean(name, templates),
+                    file="--set",
+                )
+            )
+            continue
+        if path[0] in META_KEYS - FIELD_LIKE_META:
+            diagnostics.append(
+                Diagnostic("error", f"{path[0]!r} cannot be set with --set", file="--set")
+            )
+            continue
+        value = parse_value(raw)
+        if isinstance(value, str) and KEY_LIKE.search(value):
+            diagnostics.append(
+                Diagnostic("error", "--set value looks like an OpenAI API key (sk-…)", file="--set")
+            )
+            continue
+        layer = set_layers.setdefault(name, Layer(OriginKind.SET, {}, template=name))
+        _put(layer.values, path, value)
+        layer.fixed[path] = Origin(OriginKind.SET, template=name, source=target_path)
+    return env_layers, set_layers, diagnostics
+
+
+def iter_leaves(values: Mapping[str, Any], prefix: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    """Every leaf of a template-shaped table: scalars, arrays, nulls and empty tables."""
+    for key, value in values.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value:
+            yield from iter_leaves(value, path)
+        else:
+            yield path, value
