@@ -170,8 +170,11 @@ class _Collector:
     def __init__(self, document: Document) -> None:
         self.document = document
         self.diagnostics: list[Diagnostic] = []
+        # The template/environment whose table is being read, for the diagnostics' prefix.
+        self.where: dict[str, Any] = {}
 
     def error(self, message: str, at: KeyPath, **where: Any) -> None:
+        where = {**self.where, **where}
         found = self.document.position(at)
         self.diagnostics.append(
             Diagnostic(
@@ -327,6 +330,7 @@ def _layer(
     base_dir: Path,
 ) -> Layer:
     """The values of a template table or overlay, with ``instructions_file`` read in."""
+    c.where = {"template": template, "env": env}
     values = {k: v for k, v in table.items() if k not in META_KEYS or k in FIELD_LIKE_META}
     layer = Layer(
         kind,
@@ -372,6 +376,7 @@ def _layer(
         for path in getattr(layer, key):
             if path[0] in META_KEYS - FIELD_LIKE_META:
                 c.error(f"{key} cannot name the meta-key {path[0]!r}", (*at, key), path=key)
+    c.where = {}
     return layer
 
 

@@ -1,0 +1,72 @@
+"""rtconfig: OpenAI Realtime session configuration as code.
+
+::
+
+    import rtconfig
+
+    config = rtconfig.load("sessions.toml")
+    support = config.resolve("support", env="production")
+    support.body          # the exact JSON request body
+    support.fields        # every leaf's value, origin and what it overrode
+
+Data flows one way: load → resolve → validate → plan → apply → audit. Importing this package
+loads neither httpx nor structlog; the applier's names are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rtconfig._version import __version__
+from rtconfig.config import ALL_ENVIRONMENTS, Check, Config, load
+from rtconfig.endpoints import Endpoint
+from rtconfig.errors import (
+    ConfigError,
+    Diagnostic,
+    MintError,
+    RtconfigError,
+    StalePlanError,
+    UsageError,
+)
+from rtconfig.origins import FieldRecord, Origin, OriginKind
+from rtconfig.resolver import ResolvedTemplate, body_sha256
+from rtconfig.settings import Settings
+
+if TYPE_CHECKING:
+    from rtconfig.applier import Applier, AsyncApplier, MintJob, MintResult
+
+__all__ = [
+    "ALL_ENVIRONMENTS",
+    "Applier",
+    "AsyncApplier",
+    "Check",
+    "Config",
+    "ConfigError",
+    "Diagnostic",
+    "Endpoint",
+    "FieldRecord",
+    "MintError",
+    "MintJob",
+    "MintResult",
+    "Origin",
+    "OriginKind",
+    "ResolvedTemplate",
+    "RtconfigError",
+    "Settings",
+    "StalePlanError",
+    "UsageError",
+    "__version__",
+    "body_sha256",
+    "load",
+]
+
+_LAZY = {"Applier", "AsyncApplier", "MintJob", "MintResult"}
+
+
+def __getattr__(name: str) -> Any:
+    # The applier pulls in httpx and structlog: only pay for them when they are used.
+    if name in _LAZY:
+        from rtconfig import applier
+
+        return getattr(applier, name)
+    raise AttributeError(f"module 'rtconfig' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from rtconfig.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""``validate``, ``render``, ``explain`` and ``schema``: the commands that never touch the network."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from rtconfig.cli._common import (
+    echo_json,
+    env_option,
+    handle_errors,
+    main,
+    print_diagnostics,
+    set_option,
+)
+from rtconfig.config import ALL_ENVIRONMENTS, load
+from rtconfig.errors import ConfigError, format_path
+from rtconfig.origins import FieldRecord
+
+FILE = click.Path(dir_okay=False, path_type=str)
+
+
+@main.command()
+@click.argument("file", type=FILE)
+@env_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option("--strict", is_flag=True, help="Treat warnings (unknown models, voices) as errors.")
+@set_option
+@handle_errors
+def validate(file: str, env: str | None, as_json: bool, strict: bool, sets: tuple[str, ...]) -> None:
+    """Check every template (in every environment unless --env) against its endpoint."""
+    try:
+        config = load(file)
+        check = config.check(
+            envs=[env] if env else ALL_ENVIRONMENTS, environ=os.environ, sets=sets
+        )
+        diagnostics = check.diagnostics
+    except ConfigError as exc:  # unreadable or not TOML: still one answer in the asked format
+        config, check, diagnostics = None, None, exc.diagnostics
+    valid = not any(d.severity == "error" or strict for d in diagnostics)
+    if as_json:
+        echo_json({"valid": valid, "diagnostics": [d.to_json() for d in diagnostics]})
+    else:
+        print_diagnostics(diagnostics)
+        if config is not None and check is not None and valid:
+            envs = [env] if env else ["(default)", *config.environments]
+            names = {t.name for t in check.templates}
+            warnings = len(check.warnings)
+            click.echo(
+                f"{file} is valid: {len(names)} template{'s' * (len(names) != 1)} in "
+                f"{', '.join(envs)}"
+                + (f" ({warnings} warning{'s' * (warnings != 1)})" if warnings else ""),
+            )
+        else:
+            errors = sum(d.severity == "error" or strict for d in diagnostics)
+            click.echo(f"{file} is invalid: {errors} problem{'s' * (errors != 1)}", err=True)
+    sys.exit(0 if valid else 1)
+
+
+@main.command()
+@click.argument("file", type=FILE)
+@click.argument("template")
+@env_option
+@set_option
+@handle_errors
+def render(file: str, template: str, env: str | None, sets: tuple[str, ...]) -> None:
+    """Print the exact JSON request body TEMPLATE would send, and nothing else."""
+    resolved = load(file).resolve(template, env, environ=os.environ, sets=sets)
+    print_diagnostics(resolved.warnings)
+    echo_json(resolved.body)
+
+
+@main.command()
+@click.argument("file", type=FILE)
+@click.argument("template")
+@click.argument("path", required=False)
+@env_option
+@set_option
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@handle_errors
+def explain(
+    file: str,
+    template: str,
+    path: str | None,
+    env: str | None,
+    sets: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Show each field's value, where it came from, and what it overrode.
+
+    PATH narrows the output to one field or table (e.g. audio.output).
+    """
+    resolved = load(file).resolve(template, env, environ=os.environ, sets=sets)
+    fields = [
+        (format_path(leaf), record)
+        for leaf, record in resolved.fields.items()
+        if path is None or _within(format_path(leaf), path)
+    ]
+    if path is not None and not fields:
+        raise ConfigError.single(
+            f"no field at {path!r}: it is not set by any layer (the API default applies)",
+            file=file,
+            template=template,
+            env=env,
+        )
+    if as_json:
+        echo_json(
+            {
+                "template": resolved.name,
+                "env": resolved.env,
+                "endpoint": resolved.endpoint.value,
+                "fields": [_field_json(dotted, record) for dotted, record in fields],
+            }
+        )
+        return
+    title = resolved.name + (f" [{resolved.env}]" if resolved.env else "")
+    click.echo(f"{title} -> POST {resolved.endpoint.value}")
+    for dotted, record in fields:
+        click.echo(f"{dotted} = {_short(record.value)}")
+        click.echo(f"    from {record.origin.describe()}")
+        for value, origin in record.overridden:
+            click.echo(f"    overrides {_short(value)} from {origin.describe()}")
+
+
+def _within(dotted: str, prefix: str) -> bool:
+    return dotted == prefix or dotted.startswith((prefix + ".", prefix + "["))
+
+
+def _field_json(dotted: str, record: FieldRecord) -> dict[str, Any]:
+    return {
+        "path": dotted,
+        "value": record.value,
+        "origin": record.origin.to_json(),
+        "overridden": [
+            {"value": value, "origin": origin.to_json()} for value, origin in record.overridden
+        ],
+    }
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@main.command()
+@handle_errors
+def schema() -> None:
+    """Print the JSON Schema of sessions.toml, for editors (taplo, Even Better TOML)."""
+    from rtconfig.file_schema import sessions_toml_schema
+
+    echo_json(sessions_toml_schema())
