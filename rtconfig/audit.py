@@ -1,0 +1,344 @@
+"""The audit log (contract §7): one JSON line per event, appended, fsynced, secrets redacted.
+
+structlog is used with its own processor chain built here (``structlog.wrap_logger``), never
+``structlog.configure``: a host application's global structlog configuration is neither used
+nor touched. The chain::
+
+    _add_standard_fields → TimeStamper(iso, UTC) → Redactor (values and keys)
+        → _render_json → Redactor.scrub_rendered (last line of defence on the final text)
+        → _AppendOnlyFile (one os.write on an O_APPEND fd, then fsync)
+
+One ``os.write`` per record on an ``O_APPEND`` descriptor means concurrent runs appending to
+the same file interleave whole lines; a crash can at most leave the last line incomplete, which
+:func:`read_audit_log` tolerates (and the next writer starts on a fresh line).
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import re
+import socket
+import stat
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rtconfig._version import __version__
+
+__all__ = [
+    "REDACTED",
+    "AuditLog",
+    "NullAudit",
+    "Redactor",
+    "default_audit_path",
+    "new_run_id",
+    "read_audit_log",
+    "resolve_actor",
+    "secret_fingerprint",
+]
+
+REDACTED = "[REDACTED]"
+STANDARD_KEYS = ("timestamp", "event", "run_id", "event_id", "actor", "rtconfig_version")
+
+# CI systems' "who triggered this" variables, most specific first.
+CI_ACTOR_VARIABLES = (
+    "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILDKITE_BUILD_CREATOR",
+    "CIRCLE_USERNAME",
+    "BITBUCKET_STEP_TRIGGERER_UUID",
+    "BUILD_REQUESTEDFOR",  # Azure Pipelines
+    "TRAVIS_COMMIT_AUTHOR",
+    "DRONE_COMMIT_AUTHOR",
+    "CI_COMMIT_AUTHOR",  # Woodpecker
+)
+
+# Keys whose values are credentials whatever they contain.
+_SECRET_KEY = re.compile(
+    r"(?i)^(authorization|proxy-authorization|api[_-]?key|openai[_-]?api[_-]?key|client_secret"
+    r"|secret|token|access[_-]?token|password|value|cookie|set-cookie)$"
+)
+# Values that look like credentials wherever they appear.
+_SECRET_VALUE = re.compile(
+    r"(?i)(bearer\s+[A-Za-z0-9._~+/=-]+|\bsk-[A-Za-z0-9_-]{8,}|\bek_[A-Za-z0-9_-]{8,})"
+)
+
+
+def secret_fingerprint(token: str) -> str:
+    """First 12 hex digits of the token's sha256: names a token without revealing it."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()[:12]
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+def resolve_actor(environ: Mapping[str, str]) -> str:
+    """Who is applying: ``RTCONFIG_ACTOR``, else the CI's user variable, else ``user@host``."""
+    explicit = environ.get("RTCONFIG_ACTOR", "").strip()
+    if explicit:
+        return explicit
+    for name in CI_ACTOR_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            return value
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = environ.get("USER") or environ.get("USERNAME") or "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def default_audit_path(config_file: str | os.PathLike[str]) -> Path:
+    """``.rtconfig/audit.jsonl`` beside the configuration file."""
+    return Path(config_file).resolve().parent / ".rtconfig" / "audit.jsonl"
+
+
+class Redactor:
+    """A structlog processor that keeps credentials out of rendered records.
+
+    Three nets: values under credential-named keys (``authorization``, ``api_key``, ``token``,
+    …) are replaced; strings that look like keys or tokens (``sk-…``, ``ek_…``, ``Bearer …``)
+    are replaced; and every *registered* secret (the API key in use, each minted token) is cut
+    out of every string and dict key. :meth:`scrub_rendered` applies the last net once more to
+    the final JSON text.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: tuple[str, ...] = ()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        secret = secret.strip()
+        if len(secret) < 4:  # too short to redact without destroying the record
+            return
+        with self._lock:
+            if secret not in self._secrets:
+                # Longest first, so a secret containing another is cut out whole.
+                self._secrets = tuple(sorted((*self._secrets, secret), key=len, reverse=True))
+
+    def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
+        return {
+            self._string(str(key)): self._value(str(key), value)
+            for key, value in event_dict.items()
+        }
+
+    def scrub_rendered(self, logger: Any, method_name: str, rendered: Any) -> Any:
+        text = str(rendered)
+        for secret in self._secrets:
+            for form in {secret, json.dumps(secret)[1:-1]}:
+                text = text.replace(form, REDACTED)
+        return text
+
+    def _value(self, key: str, value: Any) -> Any:
+        if key not in STANDARD_KEYS and key != "secret_fingerprint" and _SECRET_KEY.match(key):
+            return REDACTED if value is not None else None
+        return self._any(value)
+
+    def _any(self, value: Any) -> Any:
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, str):
+            return self._string(value)
+        if isinstance(value, Mapping):
+            return {self._string(str(k)): self._value(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._any(item) for item in value]
+        if isinstance(value, bytes):
+            return self._string(value.decode("utf-8", "replace"))
+        return self._string(str(value))
+
+    def _string(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        if "sk-" in text or "ek_" in text or "bearer" in text.lower():
+            text = _SECRET_VALUE.sub(REDACTED, text)
+        return text
+
+
+class _AppendOnlyFile:
+    """structlog's "logger": writes each rendered record with one ``os.write`` and fsyncs it."""
+
+    def __init__(self, fd: int, *, fsync: bool) -> None:
+        self._fd = fd
+        self._fsync = fsync
+        self._needs_newline = _ends_without_newline(fd)
+
+    def msg(self, message: str) -> None:
+        data = (message + "\n").encode("utf-8")
+        if self._needs_newline:  # a previous writer died mid-line: start on a fresh one
+            data = b"\n" + data
+            self._needs_newline = False
+        written = os.write(self._fd, data)
+        while written < len(data):  # only on a full disk or a signal; keep the line whole
+            written += os.write(self._fd, data[written:])
+        if self._fsync:
+            os.fsync(self._fd)
+
+    info = msg
+
+
+def _ends_without_newline(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return False
+    try:
+        return os.pread(fd, 1, size - 1) != b"\n"
+    except OSError:
+        return False
+
+
+class AuditLog:
+    """An append-only JSON-lines audit log (file 0600, parent directory created 0700).
+
+    Every record carries ``timestamp`` (ISO 8601 UTC), ``event``, ``run_id``, ``event_id``,
+    ``actor`` and ``rtconfig_version``. Thread-safe; usable as a context manager.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        run_id: str | None = None,
+        actor: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
+        fsync: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.run_id = run_id or new_run_id()
+        self.actor = actor or resolve_actor(os.environ if environ is None else environ)
+        self.redactor = Redactor(secrets)
+        self._fd = _open_append(self.path)
+        self._sink = _AppendOnlyFile(self._fd, fsync=fsync)
+        self._closed = False
+        import structlog  # here, so that importing this module stays cheap
+
+        self._logger = structlog.wrap_logger(
+            self._sink,
+            processors=[
+                self._add_standard_fields,
+                structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+                self.redactor,
+                _render_json,
+                self.redactor.scrub_rendered,
+            ],
+            wrapper_class=structlog.BoundLogger,
+            context_class=dict,
+            cache_logger_on_first_use=False,
+        ).bind()
+
+    def __repr__(self) -> str:
+        return f"<AuditLog {str(self.path)!r} run_id={self.run_id!r}>"
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def add_secret(self, secret: str) -> None:
+        """Never let ``secret`` (a key, a token) reach a rendered record."""
+        self.redactor.add(secret)
+
+    def emit(self, event: str, /, **fields: Any) -> None:
+        """Append one record: ``event`` plus ``fields`` plus the standard fields."""
+        if self._closed:
+            raise ValueError(f"audit log {self.path} is closed")
+        self._logger.info(event, **fields)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
+
+    def _add_standard_fields(self, logger: Any, method_name: str, event_dict: Any) -> Any:
+        event_dict["run_id"] = self.run_id
+        event_dict["event_id"] = uuid.uuid4().hex
+        event_dict["actor"] = self.actor
+        event_dict["rtconfig_version"] = __version__
+        return event_dict
+
+
+class NullAudit:
+    """An audit sink that records nothing (the library default)."""
+
+    def emit(self, event: str, /, **fields: Any) -> None:
+        return None
+
+    def add_secret(self, secret: str) -> None:
+        return None
+
+
+def _render_json(logger: Any, method_name: str, event_dict: Any) -> str:
+    ordered = {key: event_dict[key] for key in STANDARD_KEYS if key in event_dict}
+    ordered.update((k, v) for k, v in event_dict.items() if k not in ordered)
+    return json.dumps(ordered, ensure_ascii=True, default=str, separators=(",", ":"))
+
+
+def _open_append(path: Path) -> int:
+    """Open ``path`` for appending, creating it 0600 and missing parents 0700."""
+    parent = path.parent
+    missing: list[Path] = []
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    if path.parent.name == ".rtconfig":
+        _tighten(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        info = os.fstat(fd)
+        if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.geteuid():
+            os.fchmod(fd, 0o600)
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _tighten(directory: Path, mode: int) -> None:
+    try:
+        info = directory.stat()
+        if stat.S_IMODE(info.st_mode) != mode and info.st_uid == os.geteuid():
+            os.chmod(directory, mode)
+    except OSError:
+        pass
+
+
+def read_audit_log(path: str | os.PathLike[str], *, strict: bool = False) -> list[dict[str, Any]]:
+    """Every record of an audit log, in order.
+
+    An incomplete last line (a writer killed mid-record) is skipped. A damaged line elsewhere
+    raises ``ValueError`` when ``strict``, else is skipped too.
+    """
+    records: list[dict[str, Any]] = []
+    with open(path, "rb") as handle:
+        data = handle.read()
+    lines = data.split(b"\n")
+    last = len(lines) - 1
+    for number, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        elif strict and number != last:
+            raise ValueError(f"{os.fspath(path)}:{number + 1}: not a JSON record")
+    return records
