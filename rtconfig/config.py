@@ -114,9 +114,7 @@ class Config:
         sources = self.sources
         diagnostics: list[Diagnostic] = list(sources.diagnostics)
         env_list: list[str | None] = (
-            [None, *sources.environments]
-            if isinstance(envs, _AllEnvironments)
-            else list(envs)
+            [None, *sources.environments] if isinstance(envs, _AllEnvironments) else list(envs)
         )
         for env in env_list:
             if env is not None and env not in sources.environments:

@@ -2,7 +2,7 @@
 
 ::
 
-    RtconfigError            anything rtconfig raises on purpose; ``exit_code`` says how the CLI exits
+    RtconfigError            raised on purpose; ``exit_code`` says how the CLI exits
     ├── ConfigError          the configuration is invalid: carries every Diagnostic found (exit 1)
     ├── UsageError           the command line asks for something impossible (exit 2)
     ├── StalePlanError       a saved plan no longer matches its inputs (exit 1)

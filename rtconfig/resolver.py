@@ -137,7 +137,7 @@ class Resolver:
             if parent not in self.sources.templates:
                 self._fail(
                     template,
-                    f"extends unknown template {parent!r}"
+                    f"unknown parent template {parent!r}"
                     + did_you_mean(parent, self.sources.templates),
                 )
                 return None
@@ -220,12 +220,12 @@ def _drop_under(records: dict[Path, FieldRecord], path: Path) -> list[FieldRecor
     return [records.pop(p) for p in doomed]
 
 
-def _walk_copying(acc: Resolution, path: Path, create: bool) -> dict[str, Any] | None:
+def _walk_copying(acc: Resolution, path: Path, create: bool) -> dict[Any, Any] | None:
     """The table holding ``path[-1]``, copying every table on the way (copy on write)."""
     acc.values = dict(acc.values)
-    node = acc.values
+    node: dict[Any, Any] = acc.values
     for depth, part in enumerate(path[:-1]):
-        child = node.get(part)  # type: ignore[call-overload]
+        child = node.get(part)
         if not isinstance(child, dict):
             if not create:
                 return None
@@ -234,7 +234,7 @@ def _walk_copying(acc: Resolution, path: Path, create: bool) -> dict[str, Any] |
             child = {}
         else:
             child = dict(child)
-        node[part] = child  # type: ignore[index]
+        node[part] = child
         node = child
     return node
 
@@ -242,7 +242,7 @@ def _walk_copying(acc: Resolution, path: Path, create: bool) -> dict[str, Any] |
 def _remove(acc: Resolution, path: Path) -> None:
     node = _walk_copying(acc, path, create=False)
     if node is not None and path[-1] in node:
-        del node[path[-1]]  # type: ignore[arg-type]
+        del node[path[-1]]
         acc.records.pop(path, None)
         _drop_under(acc.records, path)
 
@@ -256,10 +256,10 @@ def _set_leaf(
 ) -> None:
     node = _walk_copying(acc, path, create=True)
     assert node is not None
-    existing = node.get(path[-1], _ABSENT)  # type: ignore[call-overload]
+    existing = node.get(path[-1], _ABSENT)
     chain = _overridden(acc.records, path, existing)
     chain = (*chain, *(item for item in more if item not in chain))
-    node[path[-1]] = value  # type: ignore[index]
+    node[path[-1]] = value
     acc.records[path] = FieldRecord(value, origin, chain)
 
 
@@ -295,7 +295,10 @@ def resolve_settings(
     if environment is not None:
         merged.update(environment.api)
     diagnostics: list[Diagnostic] = []
-    for value, where in ((environ.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL"), (base_url, "--base-url")):
+    for value, where in (
+        (environ.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL"),
+        (base_url, "--base-url"),
+    ):
         if not value:
             continue
         problem = check_setting("base_url", value)
@@ -303,7 +306,7 @@ def resolve_settings(
             diagnostics.append(Diagnostic("error", problem, file=where, path="base_url"))
         else:
             merged["base_url"] = value
-    kwargs = {
+    kwargs: dict[str, Any] = {
         key: Endpoint(value) if key == "endpoint" else value
         for key, value in merged.items()
         if key in SETTING_KEYS and check_setting(key, value) is None

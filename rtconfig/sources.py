@@ -233,7 +233,9 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
     return Sources(document, api, templates, environments, tuple(c.diagnostics))
 
 
-def _table(c: _Collector, parent: Mapping[str, Any], key: str, at: KeyPath) -> dict[str, Any] | None:
+def _table(
+    c: _Collector, parent: Mapping[str, Any], key: str, at: KeyPath
+) -> dict[str, Any] | None:
     value = parent.get(key)
     if value is None:
         return None
@@ -289,6 +291,10 @@ def check_setting(key: str, value: Any) -> str | None:
     types, expected = SETTING_KEYS[key]
     if isinstance(value, bool) or not isinstance(value, types):
         return f"must be {expected} (got {_type_name(value)})"
+    return _check_setting_value(key, value, expected)
+
+
+def _check_setting_value(key: str, value: Any, expected: str) -> str | None:
     if key == "endpoint" and value not in Endpoint._value2member_map_:
         return f"must be {expected} (got {value!r})" + did_you_mean(
             value, [e.value for e in Endpoint]
@@ -393,7 +399,11 @@ def _read_instructions(c: _Collector, path: Path, shown: str, where: KeyPath) ->
             return None
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        c.error(f"instructions_file {shown!r} does not exist", where, path="instructions_file")
+        c.error(
+            f"file {shown!r} does not exist (paths are relative to the TOML file)",
+            where,
+            path="instructions_file",
+        )
         return None
     except UnicodeDecodeError:
         c.error(f"instructions_file {shown!r} is not UTF-8 text", where, path="instructions_file")
@@ -577,12 +587,18 @@ def override_layers(
             )
             continue
         if len(names) != 1:
-            message = (
-                f"variable names template {parts[0]!r}, which does not exist"
-                + did_you_mean(target, by_var_name)
-                if not names
-                else f"variable matches several templates ({', '.join(names)}); rename one"
-            )
+            if names:
+                message = f"variable matches several templates ({', '.join(names)}); rename one"
+            else:
+                close = did_you_mean(target, by_var_name)
+                message = f"variable names template {parts[0]!r}, which does not exist"
+                if close:
+                    fixed = by_var_name[close.split("'")[1]][0]
+                    rest = "__".join(parts[1:])
+                    message += (
+                        f" (did you mean {ENV_PREFIX}{_normalise(fixed)}__{rest}, "
+                        f"for template {fixed!r}?)"
+                    )
             diagnostics.append(Diagnostic("error", message, file=var))
             continue
         name = names[0]

@@ -57,7 +57,9 @@ def _fields_of(resolved: ResolvedTemplate) -> dict[str, Any]:
     return {slot: getattr(resolved, slot) for slot in ResolvedTemplate.__slots__}
 
 
-def _diagnostic(sources: Sources, resolved: ResolvedTemplate, path: Path, problem: Any) -> Diagnostic:
+def _diagnostic(
+    sources: Sources, resolved: ResolvedTemplate, path: Path, problem: Any
+) -> Diagnostic:
     origin = _locate(sources, resolved, path)
     return Diagnostic(
         problem.severity,

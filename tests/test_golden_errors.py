@@ -34,7 +34,9 @@ def test_golden_error(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         main, ["validate", "sessions.toml", *[a for a in args if a]], env=environ
     )
     expected = (case / "expected").read_text().splitlines()
-    lines = [line for line in result.stderr.splitlines() if not line.startswith("sessions.toml is ")]
+    lines = [
+        line for line in result.stderr.splitlines() if not line.startswith("sessions.toml is ")
+    ]
     assert lines == expected
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output

@@ -70,14 +70,14 @@ def test_positions_of_every_toml_shape() -> None:
 
 def test_position_falls_back_to_nearest_ancestor() -> None:
     """A path inside a value (e.g. an array element's key) resolves to its closest indexed key."""
-    doc = parse_document('[t]\nx = [1, 2]\n', "s.toml")
+    doc = parse_document("[t]\nx = [1, 2]\n", "s.toml")
     assert doc.line(("t", "x", 1, "deeper")) == 2
 
 
 def test_syntax_error_reports_line_and_column() -> None:
     """A TOML syntax error is a ConfigError at file:line:col, never a traceback."""
     with pytest.raises(ConfigError) as caught:
-        parse_document('[t]\nvoice = marin\n', "s.toml")
+        parse_document("[t]\nvoice = marin\n", "s.toml")
     (diagnostic,) = caught.value.diagnostics
     assert (diagnostic.file, diagnostic.line, diagnostic.col) == ("s.toml", 2, 9)
     assert str(diagnostic).startswith("s.toml:2:9: error: invalid TOML: ")
@@ -86,7 +86,7 @@ def test_syntax_error_reports_line_and_column() -> None:
 def test_duplicate_key_is_a_syntax_error() -> None:
     """Defining a key twice is reported with its line, as TOML requires."""
     with pytest.raises(ConfigError) as caught:
-        parse_document('[t]\na = 1\na = 2\n', "s.toml")
+        parse_document("[t]\na = 1\na = 2\n", "s.toml")
     assert caught.value.diagnostics[0].line == 3
 
 

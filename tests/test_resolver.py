@@ -107,7 +107,7 @@ def test_precedence_set_over_env_var(write_toml: WriteToml) -> None:
     )
     assert value(result, "voice") == "from-set"
     assert kind(result, "voice") is OriginKind.SET
-    assert [v for v, _ in result.records[("voice",)].overridden][0] == "from-var"
+    assert next(v for v, _ in result.records[("voice",)].overridden) == "from-var"
 
 
 def test_later_parent_wins_over_earlier(write_toml: WriteToml) -> None:

@@ -48,6 +48,11 @@ def handle_errors(func: F) -> F:
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
+        except BrokenPipeError:
+            # The reader went away (`rtconfig explain … | head`): stop quietly, like cat does.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except OSError as exc:
             click.echo(f"rtconfig: error: {exc.strerror or exc}: {exc.filename or ''}", err=True)
             sys.exit(1)

@@ -1,4 +1,4 @@
-"""``validate``, ``render``, ``explain`` and ``schema``: the commands that never touch the network."""
+"""``validate``, ``render``, ``explain``, ``schema``: the commands that never touch the network."""
 
 from __future__ import annotations
 
@@ -31,13 +31,13 @@ FILE = click.Path(dir_okay=False, path_type=str)
 @click.option("--strict", is_flag=True, help="Treat warnings (unknown models, voices) as errors.")
 @set_option
 @handle_errors
-def validate(file: str, env: str | None, as_json: bool, strict: bool, sets: tuple[str, ...]) -> None:
+def validate(
+    file: str, env: str | None, as_json: bool, strict: bool, sets: tuple[str, ...]
+) -> None:
     """Check every template (in every environment unless --env) against its endpoint."""
     try:
         config = load(file)
-        check = config.check(
-            envs=[env] if env else ALL_ENVIRONMENTS, environ=os.environ, sets=sets
-        )
+        check = config.check(envs=[env] if env else ALL_ENVIRONMENTS, environ=os.environ, sets=sets)
         diagnostics = check.diagnostics
     except ConfigError as exc:  # unreadable or not TOML: still one answer in the asked format
         config, check, diagnostics = None, None, exc.diagnostics
