@@ -564,7 +564,7 @@ class Applier:
     def _preflight(self, job: MintJob) -> tuple[str | None, MintFailure | None]:
         refusal = check_base_url(job.settings.base_url)
         if refusal is not None:
-            return None, MintFailure(INSECURE_URL, refusal)
+            return None, MintFailure(INSECURE_URL, refusal + "; nothing was sent")
         name = job.settings.api_key_env
         key = self._environ.get(name, "")
         if not key.strip():

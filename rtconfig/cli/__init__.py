@@ -10,5 +10,6 @@ from rtconfig.cli._common import main
 
 # Importing the command modules registers their commands on `main`.
 from rtconfig.cli import _core  # noqa: E402,F401  isort: skip
+from rtconfig.cli import _apply  # noqa: E402,F401  isort: skip
 
 __all__ = ["main"]

@@ -1,0 +1,447 @@
+"""``apply`` (mint sessions) and ``emulate`` (a local OpenAI emulator in the foreground).
+
+httpx and structlog are imported inside the commands, never at module level: importing this
+module (which ``rtconfig validate`` does, to register the commands) must stay cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from rtconfig.cli._common import env_option, handle_errors, main, print_diagnostics, set_option
+from rtconfig.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from rtconfig.applier import Applier, MintFailure, MintJob, MintResult
+    from rtconfig.resolver import ResolvedTemplate
+
+FILE = click.Path(dir_okay=False, path_type=str)
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_MINT_FAILED = 3
+EXIT_SIGNAL_BASE = 128  # 130 after SIGINT, 143 after SIGTERM, as shells report them
+
+# Past this many templates on a terminal, successes update one progress line instead of one each.
+PROGRESS_BAR_THRESHOLD = 20
+
+
+@main.command()
+@click.argument("file", metavar="FILE|PLAN", type=FILE)
+@env_option
+@click.option(
+    "-t",
+    "--template",
+    "templates",
+    multiple=True,
+    metavar="T",
+    help="Mint only this template (repeatable; default: every non-abstract template).",
+)
+@set_option
+@click.option("--base-url", metavar="URL", help="Send to this API base URL instead.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    metavar="N",
+    help="Mints in flight at once (default: [api].concurrency).",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="P",
+    help="Append audit records here (default: .rtconfig/audit.jsonl beside FILE).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=str),
+    metavar="P",
+    help="Also write the result JSON (tokens included) to P, mode 0600, atomically.",
+)
+@click.option(
+    "--locked",
+    is_flag=True,
+    help="Refuse templates whose body differs from the lock file.",
+)
+@click.option("--dry-run", is_flag=True, help="Send nothing; print what would be sent.")
+@click.option(
+    "--emulate",
+    is_flag=True,
+    help="Mint against an in-process emulator (offline; the tokens are not real).",
+)
+@handle_errors
+def apply(
+    file: str,
+    env: str | None,
+    templates: tuple[str, ...],
+    sets: tuple[str, ...],
+    base_url: str | None,
+    concurrency: int | None,
+    audit_log: str | None,
+    output: str | None,
+    locked: bool,
+    dry_run: bool,
+    emulate: bool,
+) -> None:
+    """Mint one session per selected template and print the results as JSON.
+
+    Exit 0 when every mint succeeded, 1 when the configuration is invalid (nothing is sent),
+    3 when one or more mints failed, 130 when interrupted (Ctrl-C).
+    """
+    if emulate and base_url:
+        raise UsageError("--emulate and --base-url cannot be combined")
+    if _is_saved_plan(file):
+        resolved = None
+        jobs = _jobs_from_saved_plan(file, env=env, templates=templates, locked=locked)
+    else:
+        resolved = _resolve(file, env, templates, sets, base_url)
+        if locked:
+            _check_locked(file, resolved)
+        from rtconfig.applier import MintJob
+
+        jobs = [MintJob.from_resolved(template) for template in resolved]
+
+    from rtconfig.audit import new_run_id
+
+    run_id = new_run_id()
+    if dry_run:
+        _dry_run(run_id, jobs, output)
+        return
+    sys.exit(_mint(file, run_id, jobs, concurrency, audit_log, output, emulate))
+
+
+@main.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 to listen on (0: any free port).",
+)
+@handle_errors
+def emulate(port: int) -> None:
+    """Serve a local emulator of OpenAI's session-minting endpoints until Ctrl-C.
+
+    It requires a bearer token (any value), validates bodies like the API, and returns
+    realistic sessions with random, useless ek_… tokens. Prints its base URL on stdout.
+    """
+    from rtconfig.testing import Emulator
+
+    emulator = Emulator(port=port)
+    click.echo(emulator.base_url)
+    click.echo(
+        f"rtconfig: emulating POST {emulator.base_url}/realtime/{{sessions,client_secrets,"
+        "transcription_sessions}} (tokens are emulated; any Bearer key is accepted)\n"
+        f"rtconfig: try: rtconfig apply sessions.toml --base-url {emulator.base_url}  "
+        "(with any value in OPENAI_API_KEY); Ctrl-C stops",
+        err=True,
+    )
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("rtconfig: emulator stopped", err=True)
+    finally:
+        emulator.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Selecting what to mint
+# ---------------------------------------------------------------------------------------------
+
+
+def _resolve(
+    file: str,
+    env: str | None,
+    templates: Sequence[str],
+    sets: Sequence[str],
+    base_url: str | None,
+) -> tuple[ResolvedTemplate, ...]:
+    from rtconfig.config import load
+
+    check = load(file).check(
+        envs=[env],
+        templates=list(templates) or None,
+        environ=os.environ,
+        sets=sets,
+        base_url=base_url,
+    )
+    if check.errors:
+        raise ConfigError(check.diagnostics)
+    print_diagnostics(check.warnings)
+    return check.templates
+
+
+def _is_saved_plan(file: str) -> bool:
+    return file.endswith(".json")
+
+
+# HOOK (saved plans, planner issue): ``rtconfig apply PLAN.json`` must send exactly the planned
+# bodies and refuse a stale plan (StalePlanError). Replace this function's body: read the plan,
+# verify it against its inputs, and return one MintJob per planned template (MintJob.from_resolved
+# when the plan can re-resolve its templates, so that API errors still point at TOML lines).
+def _jobs_from_saved_plan(
+    file: str, *, env: str | None, templates: Sequence[str], locked: bool
+) -> list[MintJob]:
+    raise UsageError(
+        f"{file}: applying a saved plan is not available in this version; "
+        "apply the sessions.toml it was made from"
+    )
+
+
+# HOOK (--locked, planner issue): refuse to mint any template whose body differs from
+# ``<stem>.lock.json`` beside FILE (or that the lock file does not know), raising ConfigError
+# with one Diagnostic per offending template; return normally when every body matches.
+def _check_locked(file: str, resolved: Sequence[ResolvedTemplate]) -> None:
+    raise UsageError("--locked is not available in this version")
+
+
+# ---------------------------------------------------------------------------------------------
+# Dry run
+# ---------------------------------------------------------------------------------------------
+
+
+def _dry_run(run_id: str, jobs: Sequence[MintJob], output: str | None) -> None:
+    from rtconfig.applier import USER_AGENT, check_base_url
+
+    problems = [p for p in {check_base_url(job.settings.base_url) for job in jobs} if p]
+    if problems:
+        raise ConfigError.single("; ".join(sorted(problems)))
+    requests = []
+    for job in jobs:
+        key_set = bool(os.environ.get(job.settings.api_key_env, "").strip())
+        headers = {
+            "Authorization": "Bearer [REDACTED]"
+            if key_set
+            else f"Bearer <${job.settings.api_key_env} is not set>",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if job.settings.organization:
+            headers["OpenAI-Organization"] = job.settings.organization
+        if job.settings.project:
+            headers["OpenAI-Project"] = job.settings.project
+        requests.append(
+            {
+                "template": job.template,
+                "env": job.env,
+                "endpoint": job.endpoint.value,
+                "method": "POST",
+                "url": job.url,
+                "headers": headers,
+                "body": dict(job.body),
+                "body_sha256": job.body_sha256,
+            }
+        )
+        if not key_set:
+            click.echo(
+                f"rtconfig: warning: {_label(job)}: {job.settings.api_key_env} is not set; "
+                "a real apply would refuse to start",
+                err=True,
+            )
+    document = {"run_id": run_id, "dry_run": True, "results": [], "requests": requests}
+    if output:
+        write_private(output, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    click.echo(f"rtconfig: dry run: {len(requests)} request(s) shown, nothing sent", err=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Minting
+# ---------------------------------------------------------------------------------------------
+
+
+def _mint(
+    file: str,
+    run_id: str,
+    jobs: list[MintJob],
+    concurrency: int | None,
+    audit_log: str | None,
+    output: str | None,
+    emulate: bool,
+) -> int:
+    from rtconfig.applier import Applier
+    from rtconfig.audit import AuditLog, default_audit_path
+
+    emulator = None
+    environ: Mapping[str, str] = os.environ
+    if emulate:
+        from rtconfig.testing import EMULATOR_API_KEY, Emulator
+
+        emulator = Emulator().start()
+        jobs = [
+            replace(job, settings=replace(job.settings, base_url=emulator.base_url)) for job in jobs
+        ]
+        environ = {job.settings.api_key_env: EMULATOR_API_KEY for job in jobs}
+        click.echo(
+            f"rtconfig: --emulate: minting against the in-process emulator at "
+            f"{emulator.base_url}; the tokens are EMULATED and will not work with OpenAI",
+            err=True,
+        )
+    try:
+        size = concurrency or min((job.settings.concurrency for job in jobs), default=1)
+        probe = Applier(environ=environ, concurrency=size)
+        refusals = probe.preflight(jobs)
+        probe.close()
+        if refusals:
+            raise ConfigError.single("; ".join(f.message for f in refusals) + " (nothing was sent)")
+        audit_path = Path(audit_log) if audit_log else default_audit_path(file)
+        with (
+            AuditLog(audit_path, run_id=run_id, environ=os.environ) as audit,
+            Applier(audit=audit, environ=environ, concurrency=size) as applier,
+        ):
+            progress = _Progress(len(jobs))
+            with _graceful_stop(applier) as stopped_by:
+                results = applier.mint_all(
+                    jobs,
+                    on_result=progress.report,
+                    file=os.path.abspath(file),
+                    emulated=emulate,
+                    concurrency=size,
+                )
+            progress.done()
+    finally:
+        if emulator is not None:
+            emulator.close()
+    signum = stopped_by[0] if stopped_by else None
+    document: dict[str, Any] = {
+        "run_id": run_id,
+        "results": [result.to_json() for result in results],
+        "emulated": emulate,
+        "interrupted": signum is not None,
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if output:
+        write_private(output, text + "\n")
+    click.echo(text)
+    minted = sum(result.ok for result in results)
+    failed = len(results) - minted
+    click.echo(
+        f"rtconfig: {minted} minted, {failed} failed"
+        + (" (interrupted)" if signum is not None else "")
+        + f"; run {run_id}; audit log {audit_path}",
+        err=True,
+    )
+    if signum is not None:
+        return EXIT_SIGNAL_BASE + signum
+    return EXIT_OK if failed == 0 else EXIT_MINT_FAILED
+
+
+class _graceful_stop:
+    """On SIGINT/SIGTERM: stop starting mints, let in-flight ones finish; a second signal
+    exits at once. Yields a list that holds the signal number once one arrived."""
+
+    def __init__(self, applier: Applier) -> None:
+        self._applier = applier
+        self._received: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> list[int]:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self._received
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._received:
+            os.write(2, b"rtconfig: second interrupt: exiting now\n")
+            os._exit(EXIT_SIGNAL_BASE + signum)
+        self._received.append(signum)
+        self._applier.stop()
+        os.write(
+            2,
+            b"rtconfig: interrupted: starting no new mints; waiting for the ones in flight "
+            b"(interrupt again to exit at once)\n",
+        )
+
+
+class _Progress:
+    """One human line per template on stderr (a counter line instead, for many on a TTY)."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._done = 0
+        self._lock = threading.Lock()
+        self._bar = total > PROGRESS_BAR_THRESHOLD and sys.stderr.isatty()
+
+    def report(self, result: MintResult) -> None:
+        with self._lock:
+            self._done += 1
+            line = _describe(result)
+            if self._bar:
+                if not result.ok:
+                    click.echo("\r\x1b[K" + line, err=True)
+                click.echo(f"\r\x1b[Kminting: {self._done}/{self._total}", err=True, nl=False)
+            else:
+                click.echo(line, err=True)
+
+    def done(self) -> None:
+        if self._bar:
+            click.echo("", err=True)
+
+
+def _describe(result: MintResult) -> str:
+    label = f"{result.template}" + (f" [{result.env}]" if result.env else "")
+    if result.ok:
+        attempts = f", {result.attempts} attempts" if result.attempts > 1 else ""
+        expires = f", expires_at {result.expires_at}" if result.expires_at is not None else ""
+        return (
+            f"minted  {label} ({result.endpoint.value}): session {result.session_id}"
+            f"{expires}, {result.latency_ms:g} ms{attempts}"
+        )
+    assert result.error is not None
+    verb = "skipped" if result.error.type == "cancelled" else "FAILED "
+    return f"{verb} {label} ({result.endpoint.value}): {_failure_text(result.error)}"
+
+
+def _failure_text(error: MintFailure) -> str:
+    return str(error)
+
+
+def _label(job: MintJob) -> str:
+    return job.template + (f" [{job.env}]" if job.env else "")
+
+
+def write_private(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temp file + rename) with mode 0600."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
