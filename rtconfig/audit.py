@@ -299,7 +299,7 @@ def _open_append(path: Path) -> int:
         os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
     if path.parent.name == ".rtconfig":
         _tighten(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         info = os.fstat(fd)
         if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.geteuid():
