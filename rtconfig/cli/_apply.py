@@ -6,6 +6,7 @@ module (which ``rtconfig validate`` does, to register the commands) must stay ch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -430,10 +431,8 @@ def write_private(path: str | os.PathLike[str], text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(temp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         raise
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
