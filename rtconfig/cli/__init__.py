@@ -10,6 +10,7 @@ from rtconfig.cli._common import main
 
 # Importing the command modules registers their commands on `main`.
 from rtconfig.cli import _core  # noqa: E402,F401  isort: skip
+from rtconfig.cli import _plan  # noqa: E402,F401  isort: skip
 from rtconfig.cli import _apply  # noqa: E402,F401  isort: skip
 
 __all__ = ["main"]

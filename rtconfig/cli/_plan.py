@@ -1,0 +1,219 @@
+"""``plan``, ``lock`` and ``import``: what apply would send, the lock file, and templates from
+session objects. None of them touches the network."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from click.core import ParameterSource
+
+from rtconfig.cli._common import (
+    echo_json,
+    env_option,
+    handle_errors,
+    main,
+    print_diagnostics,
+    set_option,
+)
+from rtconfig.config import ALL_ENVIRONMENTS, load
+from rtconfig.endpoints import Endpoint
+from rtconfig.errors import ConfigError
+
+FILE = click.Path(dir_okay=False, path_type=str)
+
+EXIT_SAME = 0
+EXIT_ERROR = 1
+EXIT_DIFFERS = 2
+
+
+def use_color(stream: IO[Any], environ: Mapping[str, str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+@main.command()
+@click.argument("file", type=FILE)
+@env_option
+@click.option(
+    "-t",
+    "--template",
+    "templates",
+    multiple=True,
+    metavar="T",
+    help="Plan only this template (repeatable; default: every non-abstract template).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@click.option(
+    "--out",
+    metavar="PLAN",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Also save the plan (exact bodies and a fingerprint of every input) for `apply PLAN`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when nothing differs from the lock file, 2 when something does (or there is "
+    "no lock file), 1 on error.",
+)
+@click.option(
+    "--explain",
+    "-v",
+    "--verbose",
+    "explain",
+    is_flag=True,
+    help="Show where each value came from, and the fields and templates hidden otherwise.",
+)
+@set_option
+@click.pass_context
+@handle_errors
+def plan(
+    ctx: click.Context,
+    file: str,
+    env: str | None,
+    templates: tuple[str, ...],
+    as_json: bool,
+    out: str | None,
+    detailed_exitcode: bool,
+    explain: bool,
+    sets: tuple[str, ...],
+) -> None:
+    """Show what apply would send, field by field, against the spec's defaults and the lock file.
+
+    Plans the environment given by --env (or $RTCONFIG_ENV), else the default environment.
+    """
+    from rtconfig.lockfile import lock_path_for, read_lock
+    from rtconfig.plan_render import plan_json, render_text
+    from rtconfig.planner import make_plan
+
+    check = load(file).check(
+        envs=[env], templates=list(templates) or None, environ=os.environ, sets=sets
+    )
+    check.raise_for_errors()
+    print_diagnostics(check.warnings)
+    lock_path = lock_path_for(file)
+    lock = read_lock(lock_path)
+    the_plan = make_plan(
+        check.templates,
+        lock,
+        envs=[env],
+        selected=list(templates) or None,
+        config_file=file,
+        lock_file=str(lock_path),
+    )
+    if out is not None:
+        from rtconfig.saved_plan import write_saved_plan
+
+        write_saved_plan(
+            out,
+            the_plan,
+            config_path=file,
+            environ=os.environ,
+            sets=sets,
+            selected=list(templates) or None,
+            env_from_variable=ctx.get_parameter_source("env") is ParameterSource.ENVIRONMENT,
+        )
+    if as_json:
+        echo_json(plan_json(the_plan))
+    else:
+        color = use_color(sys.stdout, os.environ)
+        click.echo(render_text(the_plan, color=color, explain=explain), nl=False, color=color)
+    if out is not None:
+        click.echo(
+            f"rtconfig: saved the plan to {out}; `rtconfig apply {out}` sends exactly these bodies",
+            err=True,
+        )
+    if detailed_exitcode:
+        sys.exit(EXIT_DIFFERS if the_plan.differs_from_lock else EXIT_SAME)
+
+
+@main.command()
+@click.argument("file", type=FILE)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing; exit 1 naming every stale, missing or removed pair.",
+)
+@handle_errors
+def lock(file: str, check_only: bool) -> None:
+    """Write <stem>.lock.json beside FILE: every (template, environment) body and its sha256."""
+    from rtconfig.lockfile import build_lock, lock_path_for, lock_staleness, read_lock, write_lock
+
+    config = load(file)
+    result = config.check(envs=ALL_ENVIRONMENTS, environ=os.environ)
+    result.raise_for_errors()
+    print_diagnostics(result.warnings)
+    overrides = sorted(v for v in os.environ if v.upper().startswith("RTCONFIG__"))
+    if overrides:
+        click.echo(
+            "rtconfig: note: these variables change the bodies and are part of the lock: "
+            + ", ".join(overrides),
+            err=True,
+        )
+    current = build_lock(result.templates)
+    path = lock_path_for(file)
+    pairs = len(current.entries)
+    if check_only:
+        problems = lock_staleness(current, read_lock(path), str(path))
+        if problems:
+            for problem in problems:
+                click.echo(f"{path}: {problem}", err=True)
+            click.echo(
+                f"rtconfig: {path} is stale ({len(problems)} problem"
+                f"{'s' * (len(problems) != 1)}); run `rtconfig lock {file}` to update it",
+                err=True,
+            )
+            sys.exit(EXIT_ERROR)
+        click.echo(f"{path} is up to date ({pairs} template/environment pairs)")
+        return
+    if write_lock(path, current):
+        click.echo(f"wrote {path} ({pairs} template/environment pairs)")
+    else:
+        click.echo(f"{path} is already up to date ({pairs} template/environment pairs)")
+
+
+@main.command("import")
+@click.argument(
+    "session_file",
+    metavar="SESSION.json",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
+)
+@click.option("--name", metavar="N", help="Template name (default: from the file name).")
+@click.option(
+    "--endpoint",
+    type=click.Choice([e.value for e in Endpoint]),
+    help="The endpoint the session belongs to (default: inferred from its shape).",
+)
+@handle_errors
+def import_(session_file: str, name: str | None, endpoint: str | None) -> None:
+    """Print a TOML template made from a session object or response (- reads stdin).
+
+    Response-only fields (ids, the token) and fields at their spec default are dropped.
+    """
+    from rtconfig.importer import import_session, template_name_from, to_toml
+
+    shown = "<stdin>" if session_file == "-" else session_file
+    try:
+        raw = sys.stdin.buffer.read() if session_file == "-" else Path(session_file).read_bytes()
+        data = json.loads(raw.decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError.single("no such file", file=shown) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError.single(f"not valid JSON: {exc}", file=shown) from None
+    imported = import_session(
+        data,
+        name=name or template_name_from(session_file),
+        endpoint=Endpoint(endpoint) if endpoint else None,
+        source=shown,
+    )
+    print_diagnostics(imported.warnings)
+    click.echo(to_toml(imported, source=shown), nl=False)

@@ -1,0 +1,386 @@
+"""Importing: a session object, as sent or as returned by any of the three endpoints, becomes a
+sessions.toml template.
+
+What is dropped, and why:
+
+- response-only fields (``id``, ``object``, ``expires_at``, the token: ``client_secret`` in beta
+  responses, top-level ``value`` in GA ones). The token's value is never copied anywhere;
+- fields set to exactly the spec's documented default (the same table ``plan`` uses), unless
+  leaving one out would make the template invalid;
+- in responses only, nulls and fields that the request does not accept (servers echo
+  ``"include": null`` or ``modalities`` on transcription sessions; a request cannot send them).
+
+Explicit nulls that matter (``turn_detection: null`` turns VAD off) are kept as the template's
+``null = [...]`` list, since TOML has no null. The result is checked like any template: it must
+validate and resolve back to the same body (less the defaults).
+
+This module is pure: it takes parsed JSON and returns a template; the CLI reads and prints.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtconfig.endpoints import Endpoint, body_from_template, template_path, template_view
+from rtconfig.errors import ConfigError, Diagnostic, format_path
+from rtconfig.planner import leaves, same_value
+
+__all__ = [
+    "ImportedTemplate",
+    "import_session",
+    "infer_endpoint",
+    "template_name_from",
+    "to_toml",
+]
+
+Path = tuple[str | int, ...]
+
+# Keys only a response carries, at the level of the session object.
+RESPONSE_ONLY = frozenset({"id", "object", "expires_at"})
+# Keys that only a GA session has.
+GA_KEYS = frozenset({"type", "audio", "output_modalities", "max_output_tokens", "reasoning"})
+# Keys that only a beta realtime session (never a beta transcription session) has.
+BETA_SESSION_KEYS = frozenset(
+    {
+        "model",
+        "voice",
+        "modalities",
+        "instructions",
+        "speed",
+        "temperature",
+        "output_audio_format",
+        "tools",
+        "tool_choice",
+        "max_response_output_tokens",
+        "tracing",
+        "truncation",
+        "prompt",
+    }
+)
+# At most this many passes to settle what must be kept for the template to validate.
+_MAX_PASSES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedTemplate:
+    """A template made from a session object.
+
+    ``fields`` is template-shaped (``expires_after`` included) and holds the kept nulls as None;
+    ``body`` is the request body it resolves to; ``dropped`` names what was left out and why.
+    """
+
+    name: str
+    endpoint: Endpoint
+    fields: dict[str, Any]
+    body: dict[str, Any]
+    response: bool
+    dropped: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+    @property
+    def nulls(self) -> tuple[str, ...]:
+        return tuple(format_path(p) for p, v in leaves(self.fields) if v is None)
+
+
+def template_name_from(filename: str) -> str:
+    """A template name from a file name: ``support-session.json`` -> ``support-session``."""
+    stem = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    stem = stem[: -len(".json")] if stem.endswith(".json") else stem
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")
+    return name if name and stem != "-" else "imported"
+
+
+def infer_endpoint(data: Mapping[str, Any]) -> Endpoint:
+    """The endpoint a session object belongs to, from its shape.
+
+    A ``session`` wrapper or GA keys (``type``, ``audio``, ``output_modalities``…) mean
+    ``realtime/client_secrets``; a transcription object (``object`` says so, or
+    ``input_audio_transcription`` and no realtime-only key) ``realtime/transcription_sessions``;
+    anything else ``realtime/sessions``.
+    """
+    if isinstance(data.get("session"), dict) or GA_KEYS & data.keys():
+        return Endpoint.CLIENT_SECRETS
+    if data.get("object") == "realtime.transcription_session":
+        return Endpoint.TRANSCRIPTION_SESSIONS
+    secret = data.get("client_secret")
+    if isinstance(secret, dict) and isinstance(secret.get("expires_at"), dict):
+        return Endpoint.TRANSCRIPTION_SESSIONS  # the SDK's transcription lifetime key
+    looks_transcription = "input_audio_transcription" in data or "include" in data
+    if looks_transcription and not BETA_SESSION_KEYS & data.keys():
+        return Endpoint.TRANSCRIPTION_SESSIONS
+    return Endpoint.SESSIONS
+
+
+def _is_response(data: Mapping[str, Any]) -> bool:
+    if "value" in data or RESPONSE_ONLY & data.keys():
+        return True
+    session = data.get("session")
+    if isinstance(session, dict) and RESPONSE_ONLY & session.keys():
+        return True
+    secret = data.get("client_secret")
+    if "client_secret" in data and secret is None:
+        return True  # the spec's own beta transcription example
+    return isinstance(secret, dict) and "value" in secret
+
+
+def _template_fields(
+    original: Mapping[str, Any], endpoint: Endpoint, response: bool, dropped: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """The template-shaped fields of ``data``, response-only keys removed."""
+    data = copy.deepcopy(dict(original))
+    if endpoint is Endpoint.CLIENT_SECRETS:
+        wrapped = isinstance(data.get("session"), dict)
+        if wrapped:
+            for key in ("value", "expires_at"):
+                if key in data:
+                    data.pop(key)
+                    dropped.append((key, "the token" if key == "value" else "response only"))
+            session = data.pop("session")
+            extra = sorted(k for k in data if k != "expires_after")
+            if extra:
+                raise ConfigError.single(
+                    "unexpected top-level key(s) beside session: " + ", ".join(extra)
+                )
+            body = {"session": session, **data}
+        else:
+            body = {"session": data}
+        for key in sorted(RESPONSE_ONLY & body["session"].keys()):
+            body["session"].pop(key)
+            dropped.append((f"session.{key}" if wrapped else key, "response only"))
+        return template_view(endpoint, body)
+    if isinstance(data.get("session"), dict):
+        raise ConfigError.single(
+            f"a {{session: …}} object is a realtime/client_secrets body, not {endpoint.value}; "
+            "leave out --endpoint or pass --endpoint realtime/client_secrets"
+        )
+    for key in sorted(RESPONSE_ONLY & data.keys()):
+        data.pop(key)
+        dropped.append((key, "response only"))
+    secret = data.get("client_secret", {})
+    token = response or not isinstance(secret, dict) or "value" in secret
+    if token and "client_secret" in data:
+        data.pop("client_secret")
+        dropped.append(("client_secret", "the token"))
+    return template_view(endpoint, data)
+
+
+def _check(endpoint: Endpoint, fields: Mapping[str, Any]) -> list[tuple[Path, str, str]]:
+    """(template path, severity, message) of every problem the template's body has."""
+    from rtconfig.checks import check_body  # the models are a heavy import: load on demand
+
+    body = body_from_template(endpoint, dict(fields))
+    return [
+        (template_path(endpoint, p.path), p.severity, p.message) for p in check_body(endpoint, body)
+    ]
+
+
+def _get(tree: Mapping[str, Any], path: Path) -> Any:
+    node: Any = tree
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _has(tree: Mapping[str, Any], path: Path) -> bool:
+    node: Any = tree
+    for part in path:
+        found = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if not found:
+            return False
+        node = node[part]
+    return True
+
+
+def _put(tree: dict[str, Any], path: Path, value: Any) -> None:
+    node: Any = tree
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+
+
+def _delete(tree: dict[str, Any], path: Path) -> None:
+    """Remove the leaf at ``path`` and every table the removal leaves empty."""
+    parents: list[tuple[dict[str, Any], Any]] = []
+    node: Any = tree
+    for part in path[:-1]:
+        parents.append((node, part))
+        node = node[part]
+    del node[path[-1]]
+    for parent, key in reversed(parents):
+        if parent[key]:
+            break
+        del parent[key]
+
+
+def _related(a: Path, b: Path) -> bool:
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def import_session(
+    data: Any, *, name: str = "imported", endpoint: Endpoint | None = None, source: str = "-"
+) -> ImportedTemplate:
+    """A template from a session object (request or response of any endpoint).
+
+    Raises :class:`ConfigError` when ``data`` is not a session object, holds what TOML cannot
+    write (a null inside an array), or would not make a valid template.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError.single("a session must be a JSON object", file=source)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ConfigError.single(
+            f"invalid template name {name!r}: use letters, digits, '_' and '-'", file=source
+        )
+    response = _is_response(data)
+    endpoint = endpoint or infer_endpoint(data)
+    dropped: list[tuple[str, str]] = []
+    try:
+        fields = _template_fields(data, endpoint, response, dropped)
+    except ConfigError as exc:
+        raise ConfigError(
+            [Diagnostic("error", d.message, file=source) for d in exc.diagnostics]
+        ) from None
+    _refuse_unwritable(fields, source)
+
+    if response:
+        # Echoed nulls and keys a request cannot send are the server's, not the user's.
+        for _ in range(_MAX_PASSES):
+            doomed = [
+                path
+                for path, severity, message in _check(endpoint, fields)
+                if severity == "error"
+                and _has(fields, path)
+                and (message == "cannot be null" or message.startswith("unknown field"))
+            ]
+            if not doomed:
+                break
+            for path in doomed:
+                if _has(fields, path):
+                    dropped.append((format_path(path), "a request cannot send it"))
+                    _delete(fields, path)
+
+    from rtconfig.models import defaults_for
+
+    defaults = defaults_for(endpoint, fields)
+    at_default = {
+        path: value
+        for path, value in leaves(fields)
+        if path in defaults and same_value(value, defaults[path])  # type: ignore[index]
+    }
+    kept = dict(copy.deepcopy(fields))
+    removed = dict(at_default)
+    for path in at_default:
+        _delete(kept, path)
+    # A default whose absence breaks validation (a discriminator, a required key) stays.
+    for _ in range(_MAX_PASSES):
+        broken = [p for p, severity, _m in _check(endpoint, kept) if severity == "error"]
+        restore = [d for d in removed if any(_related(d, p) for p in broken)]
+        if not restore:
+            break
+        for path in restore:
+            _put(kept, path, removed.pop(path))
+    dropped.extend((format_path(p), "the spec default") for p in removed)
+
+    problems = _check(endpoint, kept)
+    errors = [
+        Diagnostic("error", message, file=source, template=name, path=format_path(path) or None)
+        for path, severity, message in problems
+        if severity == "error"
+    ]
+    if errors:
+        raise ConfigError(errors)
+    warnings = tuple(
+        Diagnostic("warning", message, file=source, template=name, path=format_path(path) or None)
+        for path, severity, message in problems
+        if severity == "warning"
+    )
+    return ImportedTemplate(
+        name=name,
+        endpoint=endpoint,
+        fields=kept,
+        body=body_from_template(endpoint, copy.deepcopy(kept)),
+        response=response,
+        dropped=tuple(dropped),
+        warnings=warnings,
+    )
+
+
+def _refuse_unwritable(fields: Mapping[str, Any], source: str) -> None:
+    """TOML has no null: one inside an array cannot be written (a table's becomes ``null=``);
+    and a ``null`` path is dotted, so a key holding a dot cannot be nulled."""
+    problems: list[Diagnostic] = []
+
+    def walk(value: Any, path: Path, in_array: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, (*path, key), in_array)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*path, index), True)
+        elif value is None and in_array:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    "null inside an array cannot be written in TOML",
+                    file=source,
+                    path=format_path(path),
+                )
+            )
+        elif value is None and any("." in str(p) for p in path):
+            problems.append(
+                Diagnostic(
+                    "error",
+                    "a null under a key containing '.' cannot be written as a null = [...] path",
+                    file=source,
+                    path=format_path(path),
+                )
+            )
+
+    walk(fields, (), False)
+    if problems:
+        raise ConfigError(problems)
+
+
+def to_toml(imported: ImportedTemplate, *, source: str | None = None) -> str:
+    """The template as a ``[templates.NAME]`` TOML snippet (tomli-w), with a comment saying
+    what was dropped. Never contains the token: it is dropped before this point."""
+    import tomli_w
+
+    values = copy.deepcopy(imported.fields)
+    nulls = imported.nulls
+    for path, value in list(leaves(values)):
+        if value is None:
+            _delete(values, path)
+    table: dict[str, Any] = {"endpoint": imported.endpoint.value}
+    if nulls:
+        table["null"] = list(nulls)
+    table.update(values)
+    header = [
+        f"# Imported by `rtconfig import` from {source or 'a session object'}"
+        + (" (a response)" if imported.response else "")
+        + f" for {imported.endpoint.value}."
+    ]
+    header.extend(_wrap_comment("Dropped: ", [f"{path} ({why})" for path, why in imported.dropped]))
+    text = tomli_w.dumps({"templates": {imported.name: table}}, multiline_strings=True)
+    return "\n".join(header) + "\n" + text
+
+
+def _wrap_comment(lead: str, items: Iterable[str], width: int = 98) -> list[str]:
+    items = list(items)
+    if not items:
+        return []
+    return textwrap.wrap(
+        ", ".join(items) + ".",
+        width,
+        initial_indent="# " + lead,
+        subsequent_indent="#   ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )

@@ -1,0 +1,250 @@
+"""The lock file, ``<stem>.lock.json`` beside the TOML: every (template, environment) body.
+
+The lock records what each mintable template sends in the default environment and in every
+declared one, so that a change to any body shows up in code review and in ``rtconfig plan``.
+It holds request bodies and their hashes only, never a setting or a secret. It is written
+deterministically (sorted keys, entries sorted by template then environment, 2-space indent,
+trailing newline): writing it twice gives the same bytes.
+
+Reading and building a lock are pure; :func:`read_lock` and :func:`write_lock` do the I/O.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rtconfig._version import __version__
+from rtconfig.endpoints import Endpoint
+from rtconfig.errors import ConfigError
+from rtconfig.resolver import ResolvedTemplate, body_sha256
+
+__all__ = [
+    "LOCK_FORMAT_VERSION",
+    "Lock",
+    "LockEntry",
+    "atomic_write_text",
+    "build_lock",
+    "dumps_lock",
+    "env_label",
+    "lock_path_for",
+    "lock_staleness",
+    "parse_lock",
+    "read_lock",
+    "write_lock",
+]
+
+LOCK_FORMAT_VERSION = 1
+
+Key = tuple[str, str | None]
+
+
+def _sort_key(key: Key) -> tuple[str, bool, str]:
+    """Template name, then the default environment before the declared ones (by name)."""
+    name, env = key
+    return (name, env is not None, env or "")
+
+
+def env_label(env: str | None) -> str:
+    return f"[{env}]" if env is not None else "[default environment]"
+
+
+@dataclass(frozen=True, slots=True)
+class LockEntry:
+    """One (template, environment) pair as locked: its endpoint, body and the body's sha256."""
+
+    name: str
+    env: str | None
+    endpoint: Endpoint
+    body: Mapping[str, Any]
+    sha256: str
+
+    @property
+    def key(self) -> Key:
+        return (self.name, self.env)
+
+    @property
+    def label(self) -> str:
+        """``support [production]`` or ``support [default environment]``."""
+        return f"{self.name} {env_label(self.env)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "env": self.env,
+            "endpoint": self.endpoint.value,
+            "sha256": self.sha256,
+            "body": self.body,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """A whole lock file: entries in their canonical order."""
+
+    entries: tuple[LockEntry, ...]
+    rtconfig_version: str = __version__
+    format_version: int = LOCK_FORMAT_VERSION
+
+    def get(self, name: str, env: str | None) -> LockEntry | None:
+        for entry in self.entries:
+            if entry.name == name and entry.env == env:
+                return entry
+        return None
+
+    def by_key(self) -> dict[Key, LockEntry]:
+        return {entry.key: entry for entry in self.entries}
+
+
+def lock_path_for(config_path: str | os.PathLike[str]) -> Path:
+    """``sessions.toml`` -> ``sessions.lock.json`` in the same directory."""
+    path = Path(config_path)
+    return path.with_name(path.stem + ".lock.json")
+
+
+def build_lock(templates: Iterable[ResolvedTemplate]) -> Lock:
+    """The lock of resolved templates (normally every mintable one in every environment)."""
+    entries = {
+        (t.name, t.env): LockEntry(t.name, t.env, t.endpoint, t.body, t.sha256) for t in templates
+    }
+    return Lock(tuple(entries[key] for key in sorted(entries, key=_sort_key)))
+
+
+def dumps_lock(lock: Lock) -> str:
+    """The file's exact text: sorted keys, 2-space indent, non-ASCII kept, trailing newline."""
+    document = {
+        "format_version": lock.format_version,
+        "rtconfig_version": lock.rtconfig_version,
+        "templates": [entry.to_json() for entry in lock.entries],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def parse_lock(text: str, file: str) -> Lock:
+    """A lock from its text; anything malformed or tampered with is a :class:`ConfigError`."""
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError.single(
+            message + "; regenerate it with `rtconfig lock`", file=file, path=None
+        )
+
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise fail(f"not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("templates"), list):
+        raise fail('not an rtconfig lock file (no "templates" list)')
+    version = data.get("format_version")
+    if version != LOCK_FORMAT_VERSION:
+        raise fail(
+            f"lock format_version {version!r} is not supported (this rtconfig writes "
+            f"{LOCK_FORMAT_VERSION})"
+        )
+    entries: dict[Key, LockEntry] = {}
+    for index, item in enumerate(data["templates"]):
+        where = f"templates[{index}]"
+        if not isinstance(item, dict):
+            raise fail(f"{where} is not an object")
+        name, env, endpoint = item.get("name"), item.get("env"), item.get("endpoint")
+        body, sha = item.get("body"), item.get("sha256")
+        if not isinstance(name, str) or not (env is None or isinstance(env, str)):
+            raise fail(f'{where} needs a string "name" and a string or null "env"')
+        if not isinstance(endpoint, str) or endpoint not in Endpoint._value2member_map_:
+            raise fail(f"{where} has an unknown endpoint {endpoint!r}")
+        if not isinstance(body, dict) or not isinstance(sha, str):
+            raise fail(f'{where} needs an object "body" and a string "sha256"')
+        entry = LockEntry(name, env, Endpoint(endpoint), body, sha)
+        if body_sha256(body) != sha:
+            raise fail(f"{entry.label}: sha256 does not match its body (edited by hand?)")
+        if entry.key in entries:
+            raise fail(f"{entry.label} is listed twice")
+        entries[entry.key] = entry
+    recorded = data.get("rtconfig_version")
+    return Lock(
+        tuple(entries[key] for key in sorted(entries, key=_sort_key)),
+        rtconfig_version=recorded if isinstance(recorded, str) else "unknown",
+    )
+
+
+def read_lock(path: str | os.PathLike[str]) -> Lock | None:
+    """The lock at ``path``, or None when there is no lock file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError.single(
+            f"cannot read the lock file: {exc}", file=os.fspath(path)
+        ) from None
+    return parse_lock(text, os.fspath(path))
+
+
+def write_lock(path: str | os.PathLike[str], lock: Lock) -> bool:
+    """Write ``lock`` atomically (temporary file, then rename); False when already identical."""
+    target = Path(path)
+    text = dumps_lock(lock)
+    try:
+        if target.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    atomic_write_text(target, text)
+    return True
+
+
+def atomic_write_text(target: Path, text: str, mode: int | None = None) -> None:
+    """Replace ``target`` with ``text`` so that readers see the old file or the new, never half.
+
+    ``mode`` defaults to the existing file's permissions, else 0644 less the umask.
+    """
+    if mode is None:
+        try:
+            mode = target.stat().st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def lock_staleness(current: Lock, recorded: Lock | None, lock_file: str) -> list[str]:
+    """Why ``recorded`` does not match ``current``: one line per stale, missing or removed pair.
+
+    Empty when the lock is fresh. The rtconfig version a lock was written with does not matter:
+    only bodies and endpoints do.
+    """
+    if recorded is None:
+        return [f"{lock_file} does not exist: run `rtconfig lock` to write it"]
+    problems: list[str] = []
+    old = recorded.by_key()
+    for entry in current.entries:
+        locked = old.pop(entry.key, None)
+        if locked is None:
+            problems.append(f"missing: {entry.label} is not in {lock_file}")
+        elif locked.endpoint != entry.endpoint:
+            problems.append(
+                f"stale: {entry.label}: endpoint is now {entry.endpoint.value} "
+                f"(locked: {locked.endpoint.value})"
+            )
+        elif locked.sha256 != entry.sha256:
+            problems.append(f"stale: {entry.label}: body differs from {lock_file}")
+    for key in sorted(old, key=_sort_key):
+        problems.append(f"removed: {old[key].label} is in {lock_file} but no longer in the config")
+    return problems

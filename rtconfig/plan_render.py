@@ -1,0 +1,316 @@
+"""Rendering a :class:`~rtconfig.planner.Plan` as text for people or as JSON for programs.
+
+The text follows Terraform's conventions: ``+`` new, ``~`` changed, ``-`` removed; fields at their
+documented default and unchanged fields are hidden behind a ``# (N … hidden)`` line; long strings
+that changed are shown as a unified line diff; a summary line closes the plan. Rendering makes no
+decision: everything it shows is in the plan, and the caller says whether to use colour.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rtconfig.planner import (
+    FieldChange,
+    Plan,
+    PlannedField,
+    RemovedTemplate,
+    TemplatePlan,
+)
+
+__all__ = ["plan_json", "render_text"]
+
+# Inline values longer than this are laid out over several lines.
+INLINE_WIDTH = 72
+# Paths longer than this do not widen the ``=`` column of their block.
+ALIGN_LIMIT = 36
+# A new multi-line string shows this many lines unless the caller asked for everything.
+PREVIEW_LINES = 4
+
+_STYLES = {
+    "+": "\x1b[32m",  # green
+    "~": "\x1b[33m",  # yellow
+    "-": "\x1b[31m",  # red
+    "#": "\x1b[2m",  # dim
+    "bold": "\x1b[1m",
+}
+_RESET = "\x1b[0m"
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The contract's ``plan --json`` document (plus provenance, the lock diff and a summary)."""
+    return {
+        "format_version": plan.format_version,
+        "file": plan.config_file,
+        "envs": list(plan.envs),
+        "lock_file": plan.lock_file if plan.locked else None,
+        "templates": [_template_json(t) for t in plan.templates],
+        "removed": [_removed_json(r) for r in plan.removed],
+        "summary": {
+            "to_mint": plan.count("new") + plan.count("changed"),
+            "new": plan.count("new"),
+            "changed": plan.count("changed"),
+            "unchanged": plan.count("unchanged"),
+            "removed": len(plan.removed),
+            "templates": len(plan.templates),
+        },
+        "differs_from_lock": plan.differs_from_lock,
+    }
+
+
+def _template_json(t: TemplatePlan) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "env": t.env,
+        "endpoint": t.endpoint.value,
+        "description": t.description,
+        "body": t.body,
+        "sha256": t.sha256,
+        "overrides": [
+            {
+                "path": f.dotted,
+                "value": f.value,
+                "default": f.default,
+                "has_default": f.has_default,
+                "origin": f.origin.to_json(),
+            }
+            for f in t.overrides
+        ],
+        "redundant": [
+            {"path": f.dotted, "value": f.value, "origin": f.origin.to_json()} for f in t.redundant
+        ],
+        "lock_status": t.lock_status,
+        "locked_sha256": t.locked_sha256,
+        "changes": [
+            {
+                "path": c.dotted,
+                "action": c.action,
+                "before": c.before,
+                "after": c.after,
+                "origin": c.origin.to_json() if c.origin is not None else None,
+            }
+            for c in t.changes
+        ],
+    }
+
+
+def _removed_json(r: RemovedTemplate) -> dict[str, Any]:
+    return {
+        "name": r.name,
+        "env": r.env,
+        "endpoint": r.endpoint.value,
+        "body": r.body,
+        "sha256": r.sha256,
+        "lock_status": "removed",
+    }
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+class _Out:
+    """Lines of text, coloured or not."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+        self.lines: list[str] = []
+
+    def style(self, text: str, style: str) -> str:
+        if not self.color or style not in _STYLES:
+            return text
+        return f"{_STYLES[style]}{text}{_RESET}"
+
+    def add(self, line: str = "") -> None:
+        self.lines.append(line)
+
+
+def render_text(plan: Plan, *, color: bool = False, explain: bool = False) -> str:
+    """The plan for a terminal. ``explain`` adds where each value came from and lists the
+    fields that are hidden otherwise (unchanged templates, fields at their default)."""
+    out = _Out(color)
+    where = plan.config_file or "the configuration"
+    envs = ", ".join(e if e is not None else "default environment" for e in plan.envs)
+    against = f"against {plan.lock_file}" if plan.locked else "(no lock file to compare with)"
+    out.add(f"rtconfig plan: {where} [{envs}] {against}")
+    out.add()
+    for t in plan.templates:
+        if t.lock_status == "unchanged" and not explain:
+            continue
+        _template(out, t, plan, explain)
+        out.add()
+    for r in plan.removed:
+        _removed(out, r, plan)
+        out.add()
+    out.add(out.style(_summary(plan), "bold"))
+    return "\n".join(out.lines) + "\n"
+
+
+def _summary(plan: Plan) -> str:
+    new, changed, unchanged = plan.count("new"), plan.count("changed"), plan.count("unchanged")
+    total = len(plan.templates)
+    if not plan.locked:
+        return (
+            f"Plan: {total} to mint; no lock file to compare with "
+            f"(`rtconfig lock {plan.config_file or 'FILE'}` writes one)."
+        )
+    text = f"Plan: {new + changed} to mint ({new} new, {changed} changed), {unchanged} unchanged"
+    if plan.removed:
+        text += f", {len(plan.removed)} removed"
+    return text + "."
+
+
+def _template(out: _Out, t: TemplatePlan, plan: Plan, explain: bool) -> None:
+    lock = plan.lock_file or "the lock file"
+    if t.lock_status == "changed":
+        symbol, comment = "~", f"{t.label} changed since {lock}"
+    elif t.lock_status == "unchanged":
+        symbol, comment = " ", f"{t.label} is unchanged"
+    elif t.lock_status == "new":
+        symbol, comment = "+", f"{t.label} is new: not in {lock}"
+    else:
+        symbol, comment = "+", f"{t.label} will be minted"
+    if t.description:
+        comment += f" ({t.description})"
+    out.add("  " + out.style(f"# {comment}", "#"))
+    out.add(
+        "  "
+        + out.style(symbol, symbol)
+        + f' template "{t.name}"'
+        + (f" [{t.env}]" if t.env is not None else "")
+        + f" -> POST {t.endpoint.value}"
+    )
+    if t.lock_status == "changed":
+        width = _width([c.dotted for c in t.changes])
+        for change in t.changes:
+            _change(out, change, width, explain)
+        hidden = len(t.fields) - sum(1 for c in t.changes if c.action != "remove")
+        if hidden > 0:
+            out.add("      " + out.style(f"# ({_n(hidden, 'unchanged field')} hidden)", "#"))
+        return
+    marker = " " if t.lock_status == "unchanged" else "+"
+    shown = t.fields if explain else t.overrides
+    width = _width([f.dotted for f in shown])
+    for f in shown:
+        _field(out, marker, f, width, explain)
+    hidden = len(t.fields) - len(shown)
+    if hidden:
+        out.add("      " + out.style(f"# ({_n(hidden, 'field')} at their default hidden)", "#"))
+
+
+def _removed(out: _Out, r: RemovedTemplate, plan: Plan) -> None:
+    lock = plan.lock_file or "the lock file"
+    where = plan.config_file or "the configuration"
+    out.add("  " + out.style(f"# {r.label} is in {lock} but no longer in {where}", "#"))
+    out.add(
+        "  "
+        + out.style("-", "-")
+        + f' template "{r.name}"'
+        + (f" [{r.env}]" if r.env is not None else "")
+        + f" -> POST {r.endpoint.value}"
+    )
+
+
+def _field(out: _Out, marker: str, f: PlannedField, width: int, explain: bool) -> None:
+    note = ""
+    if explain:
+        note = f"from {f.origin.describe()}"
+        if f.redundant:
+            note = "the spec default: redundant, " + note
+    _assignment(out, marker, f.dotted, f.value, width, note, preview=not explain)
+
+
+def _change(out: _Out, c: FieldChange, width: int, explain: bool) -> None:
+    note = f"from {c.origin.describe()}" if explain and c.origin is not None else ""
+    if c.action == "add":
+        _assignment(out, "+", c.dotted, c.after, width, note, preview=False)
+    elif c.action == "remove":
+        _assignment(out, "-", c.dotted, c.before, width, note, preview=False)
+    elif _is_long_text(c.before) and _is_long_text(c.after):
+        _text_diff(out, c.dotted, c.before, c.after, note)
+    else:
+        _update(out, c.dotted, c.before, c.after, width, note)
+
+
+def _assignment(
+    out: _Out, marker: str, path: str, value: Any, width: int, note: str, *, preview: bool
+) -> None:
+    """``  + path = value  # note``, laying long values out over several lines."""
+    lead = "      " + out.style(marker, marker) + " "
+    suffix = "  " + out.style(f"# {note}", "#") if note else ""
+    if isinstance(value, str) and _is_long_text(value):
+        lines = value.splitlines() or [""]
+        out.add(f"{lead}{path.ljust(width)} = <<-EOT{suffix}")
+        limit = PREVIEW_LINES if preview else len(lines)
+        for line in lines[:limit]:
+            out.add(f"          {line}" if line else "")
+        if len(lines) > limit:
+            more = len(lines) - limit
+            out.add("          " + out.style(f"# ({_n(more, 'more line')}, -v shows all)", "#"))
+        out.add("        EOT")
+        return
+    inline = _json(value)
+    if len(inline) <= INLINE_WIDTH:
+        out.add(f"{lead}{path.ljust(width)} = {inline}{suffix}")
+        return
+    block = json.dumps(value, indent=2, ensure_ascii=False).splitlines()
+    out.add(f"{lead}{path.ljust(width)} = {block[0]}{suffix}")
+    for line in block[1:]:
+        out.add(f"        {line}")
+
+
+def _update(out: _Out, path: str, before: Any, after: Any, width: int, note: str) -> None:
+    lead = "      " + out.style("~", "~") + " "
+    suffix = "  " + out.style(f"# {note}", "#") if note else ""
+    old, new = _json(before), _json(after)
+    if len(old) + len(new) + 4 <= INLINE_WIDTH:
+        out.add(f"{lead}{path.ljust(width)} = {old} -> {new}{suffix}")
+        return
+    # Long structured values: a line diff of their pretty JSON, like a text diff.
+    _line_diff(
+        out,
+        f"{lead}{path}{suffix}",
+        json.dumps(before, indent=2, ensure_ascii=False, sort_keys=True).splitlines(),
+        json.dumps(after, indent=2, ensure_ascii=False, sort_keys=True).splitlines(),
+        context=3,  # enough structure around the change to tell where it is
+    )
+
+
+def _text_diff(out: _Out, path: str, before: str, after: str, note: str) -> None:
+    lead = "      " + out.style("~", "~") + " "
+    suffix = "  " + out.style(f"# {note}", "#") if note else ""
+    _line_diff(out, f"{lead}{path}{suffix}", before.splitlines(), after.splitlines())
+
+
+def _line_diff(
+    out: _Out, title: str, before: Sequence[str], after: Sequence[str], context: int = 1
+) -> None:
+    out.add(title)
+    for line in difflib.unified_diff(before, after, lineterm="", n=context):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = line[:1]
+        style = {"@": "#", "-": "-", "+": "+"}.get(kind, "")
+        out.add("          " + (out.style(line, style) if style else line))
+
+
+def _is_long_text(value: Any) -> bool:
+    return isinstance(value, str) and ("\n" in value or len(value) > INLINE_WIDTH)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _width(paths: Sequence[str]) -> int:
+    fitting = [len(p) for p in paths if len(p) <= ALIGN_LIMIT]
+    return max(fitting, default=0)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
