@@ -146,9 +146,12 @@ def _problem(root: Any, body: Any, error: Mapping[str, Any]) -> Problem:
         if value is None:
             return Problem(path, "cannot be null")
         if union.key and isinstance(value, dict):
-            if union.key not in value:
+            tag = value.get(union.key, _ABSENT)
+            if tag is _ABSENT:
                 return Problem((*path, union.key), "is required")
-            return Problem((*path, union.key), _one_of(union.allowed, value[union.key]))
+            if tag is None:
+                return Problem((*path, union.key), "cannot be null")
+            return Problem((*path, union.key), _one_of(union.allowed, tag))
         return Problem(path, f"must be {union.expected} (got {_show(value)})")
     if value is None and (kind in _KIND_NAMES or kind == "literal_error"):
         return Problem(path, "cannot be null")
@@ -252,7 +255,7 @@ def _show(value: Any) -> str:
     elif value is None or isinstance(value, bool | int | float | list | dict):
         try:
             text = json.dumps(value, ensure_ascii=False, default=str)
-        except ValueError:  # a circular structure
+        except (ValueError, RecursionError):  # circular or absurdly deep
             text = type(value).__name__
     else:
         text = type(value).__name__
