@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,23 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A parsed TOML file: its data and the (line, column) of every key path in it."""
+    """A parsed TOML file: its data and the (line, column) of every key path in it.
+
+    Positions are indexed on first use: validating a valid file never needs them.
+    """
 
     file: str
     data: dict[str, Any]
-    positions: dict[KeyPath, tuple[int, int]]
+    text: str = field(repr=False)
+    _positions: list[dict[KeyPath, tuple[int, int]]] = field(
+        default_factory=list, repr=False, compare=False
+    )
+
+    @property
+    def positions(self) -> dict[KeyPath, tuple[int, int]]:
+        if not self._positions:
+            self._positions.append(_index_positions(self.text))
+        return self._positions[0]
 
     def position(self, path: KeyPath) -> tuple[int, int] | None:
         """Where ``path`` (or, failing that, its nearest indexed ancestor) is written."""
@@ -91,7 +103,7 @@ def parse_document(text: str, file: str) -> Document:
         ) from None
     except RecursionError:
         raise ConfigError.single("invalid TOML: nesting is too deep", file=file) from None
-    return Document(file=file, data=data, positions=_index_positions(text))
+    return Document(file=file, data=data, text=text)
 
 
 # --- the position scanner --------------------------------------------------------------------

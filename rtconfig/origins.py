@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-__all__ = ["FieldRecord", "Origin", "OriginKind"]
+__all__ = ["FieldRecord", "Locator", "Origin", "OriginKind"]
 
 
 class OriginKind(StrEnum):
@@ -19,21 +18,123 @@ class OriginKind(StrEnum):
     FILE = "file"  # instructions_file
 
 
-@dataclass(frozen=True, slots=True)
+class Locator(Protocol):
+    """Finds where a key path is written (a loaded TOML document)."""
+
+    def position(self, path: tuple[str | int, ...]) -> tuple[int, int] | None: ...
+
+
 class Origin:
     """One source location. ``file``/``line`` point into the TOML (for ``FILE`` too: the line of
-    ``instructions_file``; ``source`` then names the prompt file)."""
+    ``instructions_file``; ``source`` then names the prompt file).
+
+    The line may be found lazily: an origin made with a ``locator`` and a ``key`` asks the
+    document where the key is only when ``line`` is first read, so validating a large valid file
+    never pays for indexing positions. Immutable; equal when the same layer set the same key.
+    """
+
+    __slots__ = (
+        "_col",
+        "_line",
+        "_locator",
+        "env",
+        "file",
+        "key",
+        "kind",
+        "source",
+        "template",
+        "var",
+    )
 
     kind: OriginKind
-    file: str | None = None
-    line: int | None = None
-    col: int | None = None
-    template: str | None = None
-    env: str | None = None
-    var: str | None = None
-    source: str | None = None
-    # Full key path of the value in the TOML document, to locate problems inside arrays.
-    key: tuple[str | int, ...] | None = field(default=None, compare=False, repr=False)
+    file: str | None
+    template: str | None
+    env: str | None
+    var: str | None
+    source: str | None
+    key: tuple[str | int, ...] | None
+    _line: int | None
+    _col: int | None
+    _locator: Locator | None
+
+    def __init__(
+        self,
+        kind: OriginKind,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+        template: str | None = None,
+        env: str | None = None,
+        var: str | None = None,
+        source: str | None = None,
+        key: tuple[str | int, ...] | None = None,
+        locator: Locator | None = None,
+    ) -> None:
+        init = object.__setattr__  # __setattr__ below forbids changes after construction
+        init(self, "kind", kind)
+        init(self, "file", file)
+        init(self, "template", template)
+        init(self, "env", env)
+        init(self, "var", var)
+        init(self, "source", source)
+        # Full key path of the value in the TOML document, to locate problems inside arrays.
+        init(self, "key", key)
+        init(self, "_line", line)
+        init(self, "_col", col)
+        init(self, "_locator", locator if line is None else None)
+
+    def _resolve(self) -> None:
+        locator = self._locator
+        object.__setattr__(self, "_locator", None)
+        if locator is not None and self.key is not None:
+            found = locator.position(self.key)
+            if found:
+                object.__setattr__(self, "_line", found[0])
+                object.__setattr__(self, "_col", found[1])
+
+    @property
+    def line(self) -> int | None:
+        if self._locator is not None:
+            self._resolve()
+        return self._line
+
+    @property
+    def col(self) -> int | None:
+        if self._locator is not None:
+            self._resolve()
+        return self._col
+
+    def at(self, line: int, col: int | None) -> Origin:
+        """The same origin, pointing at another position (an element inside an array)."""
+        return Origin(
+            self.kind,
+            self.file,
+            line,
+            col,
+            self.template,
+            self.env,
+            self.var,
+            self.source,
+            self.key,
+        )
+
+    def _identity(self) -> tuple[object, ...]:
+        where = self.key if self.key is not None else (self.line, self.col)
+        return (self.kind, self.file, where, self.template, self.env, self.var, self.source)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Origin):
+            return NotImplemented
+        return self is other or self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __repr__(self) -> str:
+        return f"Origin({self.kind.value}, {self.describe()})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Origin is immutable: cannot set {name!r}")
 
     def location(self) -> str:
         """``file:line`` for file layers, the variable name for env vars, ``--set`` for flags."""
@@ -71,8 +172,7 @@ class Origin:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class FieldRecord:
+class FieldRecord(NamedTuple):
     """A resolved leaf: its value, where it came from, and what it overrode (newest first)."""
 
     value: Any

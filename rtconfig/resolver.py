@@ -169,7 +169,7 @@ def _apply(acc: Resolution, layer: Layer) -> None:
     for path in layer.unset:
         _remove(acc, path)
     acc.values = dict(acc.values)
-    _merge(acc.values, layer.values, (), layer, acc.records)
+    _merge(acc.values, layer.values, (), layer.leaf_origins(), acc.records)
     if layer.null:
         origin = layer.meta_origin("null")
         for path in layer.null:
@@ -180,24 +180,35 @@ def _merge(
     dst: dict[str, Any],
     src: Mapping[str, Any],
     prefix: Path,
-    layer: Layer,
+    origins: Mapping[Path, Origin],
     records: dict[Path, FieldRecord],
 ) -> None:
+    # The hot loop of resolution: exact class checks and one records lookup per leaf.
     for key, value in src.items():
         path = (*prefix, key)
-        existing = dst.get(key, _ABSENT)
-        if isinstance(value, dict) and value:
-            if isinstance(existing, dict):
-                child = dict(existing)
+        if value.__class__ is dict and value:
+            existing = dst.get(key)
+            if existing.__class__ is dict:
+                child = existing.copy()
             else:
-                if existing is not _ABSENT:
+                if key in dst:
                     records.pop(path, None)  # a scalar replaced by a table
                 child = {}
             dst[key] = child
-            _merge(child, value, path, layer, records)
+            _merge(child, value, path, origins, records)
             continue
+        current = records.get(path)
+        if current is not None:
+            chain: tuple[tuple[Any, Origin], ...] = (
+                (current.value, current.origin),
+                *current.overridden,
+            )
+        elif key in dst:
+            chain = _overridden(records, path, dst[key])
+        else:
+            chain = ()
         dst[key] = value
-        records[path] = FieldRecord(value, layer.origin(path), _overridden(records, path, existing))
+        records[path] = FieldRecord(value, origins[path], chain)
 
 
 def _overridden(

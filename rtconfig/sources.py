@@ -75,46 +75,47 @@ class Layer:
     # Leaves whose origin is not a position in the document (env vars, --set, instructions_file).
     fixed: dict[Path_, Origin] = field(default_factory=dict)
     _cache: dict[Path_, Origin] = field(default_factory=dict, repr=False)
+    _leaves: dict[Path_, Origin] | None = field(default=None, repr=False)
 
     def origin(self, path: Path_) -> Origin:
         """Where the value at ``path`` was written."""
-        cached = self._cache.get(path)
-        if cached is not None:
-            return cached
+        try:
+            return self._cache[path]
+        except KeyError:
+            pass
         for end in range(len(path), 0, -1):
             fixed = self.fixed.get(path[:end])
             if fixed is not None:
                 self._cache[path] = fixed
                 return fixed
-        line = col = None
-        if self.document is not None:
-            found = self.document.position((*self.base, *path))
-            if found:
-                line, col = found
         origin = Origin(
             self.kind,
             file=self.document.file if self.document else None,
-            line=line,
-            col=col,
             template=self.template,
             env=self.env,
             key=(*self.base, *path),
+            locator=self.document,
         )
         self._cache[path] = origin
         return origin
+
+    def leaf_origins(self) -> dict[Path_, Origin]:
+        """The origin of every leaf of ``values``, computed once per layer."""
+        if self._leaves is None:
+            self._leaves = {path: self.origin(path) for path, _ in iter_leaves(self.values)}
+        return self._leaves
 
     def meta_origin(self, key: str) -> Origin:
         """Where a meta-key of this layer (``null``, ``unset``) was written."""
         if self.document is None:
             return self.origin(())
-        found = self.document.position((*self.base, key))
         return Origin(
             self.kind,
             file=self.document.file,
-            line=found[0] if found else None,
-            col=found[1] if found else None,
             template=self.template,
             env=self.env,
+            key=(*self.base, key),
+            locator=self.document,
         )
 
 
@@ -156,13 +157,12 @@ class Sources:
 
     def api_origin(self, key: str, env: str | None = None) -> Origin:
         base: KeyPath = ("environments", env, "api", key) if env else ("api", key)
-        found = self.document.position(base)
         return Origin(
             OriginKind.ENVIRONMENT if env else OriginKind.TEMPLATE,
             file=self.file,
-            line=found[0] if found else None,
-            col=found[1] if found else None,
             env=env,
+            key=base,
+            locator=self.document,
         )
 
 
@@ -368,15 +368,14 @@ def _layer(
             text = _read_instructions(c, base_dir / relative, relative, where)
             if text is not None:
                 values["instructions"] = text
-                found = c.document.position(where)
                 layer.fixed[("instructions",)] = Origin(
                     OriginKind.FILE,
                     file=c.document.file,
-                    line=found[0] if found else None,
-                    col=found[1] if found else None,
                     template=template,
                     env=env,
                     source=relative,
+                    key=where,
+                    locator=c.document,
                 )
     for key in ("unset", "null"):
         for path in getattr(layer, key):
@@ -428,13 +427,8 @@ def _read_instructions(c: _Collector, path: Path, shown: str, where: KeyPath) ->
 def _template(
     c: _Collector, name: str, table: dict[str, Any], at: KeyPath, base_dir: Path
 ) -> TemplateSource | None:
-    found = c.document.position(at)
     header = Origin(
-        OriginKind.TEMPLATE,
-        file=c.document.file,
-        line=found[0] if found else None,
-        col=found[1] if found else None,
-        template=name,
+        OriginKind.TEMPLATE, file=c.document.file, template=name, key=at, locator=c.document
     )
     extends = table.get("extends", [])
     if isinstance(extends, str):
@@ -511,12 +505,8 @@ def _environment(
             base_dir,
         )
         overlays[target] = layer
-    found = c.document.position(at)
     header = Origin(
-        OriginKind.ENVIRONMENT,
-        file=c.document.file,
-        line=found[0] if found else None,
-        env=env,
+        OriginKind.ENVIRONMENT, file=c.document.file, env=env, key=at, locator=c.document
     )
     return EnvironmentSource(env, api, overlays, header)
 

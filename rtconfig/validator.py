@@ -3,7 +3,6 @@ point at the line that set each offending value."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from rtconfig.endpoints import Endpoint, body_from_template, template_path
@@ -84,7 +83,7 @@ def _locate(sources: Sources, resolved: ResolvedTemplate, path: Path) -> Origin:
         if end < len(path) and origin.key is not None:
             found = sources.document.position((*origin.key, *path[end:]))
             if found and found[0] != origin.line:
-                return replace(origin, line=found[0], col=found[1])
+                return origin.at(found[0], found[1])
         return origin
     # A missing key: point at the table that should hold it, if the template wrote one.
     for end in range(len(path) - 1, 0, -1):
