@@ -1,0 +1,179 @@
+"""The lock file: every (template, environment) body, written deterministically, read strictly."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rtconfig._version import __version__
+from rtconfig.cli import main
+from rtconfig.config import load
+from rtconfig.errors import ConfigError
+from rtconfig.lockfile import (
+    LOCK_FORMAT_VERSION,
+    Lock,
+    build_lock,
+    dumps_lock,
+    lock_path_for,
+    lock_staleness,
+    parse_lock,
+    read_lock,
+    write_lock,
+)
+
+CONFIG = """
+[api]
+api_key_env = "OPENAI_API_KEY"
+organization = "org-acme"
+
+[templates.zeta]
+model = "gpt-realtime"
+instructions = "Grüße — non-ASCII stays readable"
+
+[templates.alpha]
+model = "gpt-realtime"
+voice = "sage"
+
+[environments.staging.api]
+api_key_env = "OPENAI_API_KEY_STAGING"
+
+[environments.production.templates.alpha]
+speed = 1.1
+"""
+
+
+def _lock(path: Path) -> Lock:
+    check = load(path).check(environ={})
+    check.raise_for_errors()
+    return build_lock(check.templates)
+
+
+def test_lock_path_is_beside_the_toml() -> None:
+    """sessions.toml locks to sessions.lock.json in the same directory."""
+    assert lock_path_for("conf/sessions.toml") == Path("conf/sessions.lock.json")
+    assert lock_path_for("agents.toml") == Path("agents.lock.json")
+
+
+def test_lock_has_every_pair_in_a_stable_order(write_toml: Callable[..., Path]) -> None:
+    """Every template in the default and each declared environment, sorted by name then env."""
+    keys = [(e.name, e.env) for e in _lock(write_toml(CONFIG)).entries]
+    assert keys == [
+        ("alpha", None),
+        ("alpha", "production"),
+        ("alpha", "staging"),
+        ("zeta", None),
+        ("zeta", "production"),
+        ("zeta", "staging"),
+    ]
+
+
+def test_lock_text_is_deterministic(write_toml: Callable[..., Path], tmp_path: Path) -> None:
+    """Writing the lock twice gives byte-identical files; the second write changes nothing."""
+    path = write_toml(CONFIG)
+    target = tmp_path / "sessions.lock.json"
+    assert write_lock(target, _lock(path)) is True
+    first = target.read_bytes()
+    assert write_lock(target, _lock(path)) is False
+    assert target.read_bytes() == first
+    assert dumps_lock(_lock(path)).encode("utf-8") == first
+
+
+def test_lock_format(write_toml: Callable[..., Path]) -> None:
+    """Sorted keys, 2-space indent, trailing newline, format and rtconfig versions, UTF-8 text."""
+    text = dumps_lock(_lock(write_toml(CONFIG)))
+    data = json.loads(text)
+    assert text.endswith("}\n") and not text.endswith("\n\n")
+    assert text.startswith('{\n  "format_version": 1,\n  "rtconfig_version": ')
+    assert data["format_version"] == LOCK_FORMAT_VERSION
+    assert data["rtconfig_version"] == __version__
+    assert "Grüße" in text
+    assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    entry = data["templates"][1]
+    assert set(entry) == {"name", "env", "endpoint", "body", "sha256"}
+    assert entry["body"] == {"model": "gpt-realtime", "voice": "sage", "speed": 1.1}
+
+
+def test_lock_holds_bodies_only(
+    write_toml: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No setting (key variable name, organization) and no key value ever reaches the lock."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-RECOGNISABLE-secret-0123456789")
+    path = write_toml(CONFIG)
+    result = CliRunner().invoke(main, ["lock", str(path)])
+    assert result.exit_code == 0, result.output
+    text = (path.parent / "sessions.lock.json").read_text()
+    for needle in ("RECOGNISABLE", "OPENAI_API_KEY", "org-acme", "api.openai.com"):
+        assert needle not in text
+
+
+def test_read_lock_round_trips(write_toml: Callable[..., Path], tmp_path: Path) -> None:
+    """What write_lock writes, read_lock reads back unchanged; a missing file reads as None."""
+    lock = _lock(write_toml(CONFIG))
+    target = tmp_path / "x.lock.json"
+    assert read_lock(target) is None
+    write_lock(target, lock)
+    assert read_lock(target) == lock
+
+
+def test_parse_lock_refuses_a_hand_edited_body(write_toml: Callable[..., Path]) -> None:
+    """A body whose sha256 no longer matches is refused, naming the pair."""
+    data = json.loads(dumps_lock(_lock(write_toml(CONFIG))))
+    data["templates"][0]["body"]["voice"] = "ash"
+    with pytest.raises(ConfigError, match=r"alpha \[default environment\]: sha256 does not match"):
+        parse_lock(json.dumps(data), "sessions.lock.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "not an rtconfig lock file"),
+        ('{"format_version": 99, "templates": []}', "format_version 99 is not supported"),
+        (
+            '{"format_version": 1, "templates": [{"name": "a", "env": null, "endpoint": "x",'
+            ' "body": {}, "sha256": ""}]}',
+            "unknown endpoint 'x'",
+        ),
+    ],
+)
+def test_parse_lock_errors(text: str, message: str) -> None:
+    """Malformed lock files are ConfigErrors that say what is wrong and how to fix it."""
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_lock(text, "sessions.lock.json")
+    assert "rtconfig lock" in str(info.value)
+
+
+def test_staleness_lists_stale_missing_and_removed(write_toml: Callable[..., Path]) -> None:
+    """lock_staleness names each changed, new and vanished pair; nothing when fresh."""
+    old = _lock(write_toml(CONFIG))
+    assert lock_staleness(old, old, "L") == []
+    now = CONFIG.replace('voice = "sage"', 'voice = "ash"').replace("zeta", "omega")
+    problems = lock_staleness(_lock(write_toml(now)), old, "L")
+    assert "stale: alpha [default environment]: body differs from L" in problems
+    assert "missing: omega [staging] is not in L" in problems
+    assert "removed: zeta [production] is in L but no longer in the config" in problems
+    assert len(problems) == 3 + 3 + 3
+    assert lock_staleness(old, None, "L") == ["L does not exist: run `rtconfig lock` to write it"]
+
+
+def test_staleness_ignores_the_rtconfig_version(write_toml: Callable[..., Path]) -> None:
+    """A lock written by another rtconfig version is fresh when the bodies match."""
+    lock = _lock(write_toml(CONFIG))
+    older = Lock(lock.entries, rtconfig_version="0.0.1")
+    assert lock_staleness(lock, older, "L") == []
+
+
+def test_lock_write_is_atomic(write_toml: Callable[..., Path]) -> None:
+    """Writing leaves no temporary file behind and keeps the lock's permissions."""
+    path = write_toml(CONFIG)
+    target = path.parent / "sessions.lock.json"
+    write_lock(target, _lock(path))
+    os.chmod(target, 0o640)
+    write_lock(target, Lock(_lock(path).entries[:1]))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["sessions.lock.json", "sessions.toml"]
+    assert target.stat().st_mode & 0o777 == 0o640
