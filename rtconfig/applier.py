@@ -21,6 +21,7 @@ code without blocking its event loop.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import os
@@ -331,6 +332,7 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=64)
 def check_base_url(base_url: str) -> str | None:
     """None when requests may go to ``base_url``; else why not (nothing is sent then).
 

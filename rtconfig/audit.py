@@ -105,13 +105,18 @@ class Redactor:
     Three nets: values under credential-named keys (``authorization``, ``api_key``, ``token``,
     …) are replaced; strings that look like keys or tokens (``sk-…``, ``ek_…``, ``Bearer …``)
     are replaced; and every *registered* secret (the API key in use, each minted token) is cut
-    out of every string and dict key. :meth:`scrub_rendered` applies the last net once more to
-    the final JSON text.
+    out of the final JSON text by :meth:`scrub_rendered`, wherever it sits (values, keys, nested
+    structures, exception messages), in its raw and its JSON-escaped form.
+
+    A long-lived applier registers thousands of tokens, so the last net must not cost
+    O(secrets) per record: secrets are indexed by their last 8 characters and the text is
+    scanned once, window by window, inside runs of token characters.
     """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
-        self._secrets: tuple[str, ...] = ()
+        self._by_tail: dict[str, tuple[str, ...]] = {}
+        self._odd: tuple[str, ...] = ()  # short secrets, or with characters outside _RUN
         for secret in secrets:
             self.add(secret)
 
@@ -119,23 +124,53 @@ class Redactor:
         secret = secret.strip()
         if len(secret) < 4:  # too short to redact without destroying the record
             return
+        forms = {secret, json.dumps(secret)[1:-1]}
         with self._lock:
-            if secret not in self._secrets:
-                # Longest first, so a secret containing another is cut out whole.
-                self._secrets = tuple(sorted((*self._secrets, secret), key=len, reverse=True))
+            for form in forms:
+                if len(form) >= _TAIL and _RUN.fullmatch(form):
+                    known = self._by_tail.get(form[-_TAIL:], ())
+                    if form not in known:
+                        self._by_tail[form[-_TAIL:]] = (*known, form)
+                elif form not in self._odd:
+                    self._odd = tuple(sorted((*self._odd, form), key=len, reverse=True))
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
-        return {
-            self._string(str(key)): self._value(str(key), value)
-            for key, value in event_dict.items()
-        }
+        return {str(key): self._value(str(key), value) for key, value in event_dict.items()}
 
     def scrub_rendered(self, logger: Any, method_name: str, rendered: Any) -> Any:
-        text = str(rendered)
-        for secret in self._secrets:
-            for form in {secret, json.dumps(secret)[1:-1]}:
-                text = text.replace(form, REDACTED)
-        return text
+        """Cut every registered secret out of ``rendered`` (the final text)."""
+        return self.scrub(str(rendered))
+
+    def scrub(self, text: str) -> str:
+        for secret in self._odd:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        by_tail = self._by_tail
+        if not by_tail:
+            return text
+        spans: list[tuple[int, int]] = []
+        for run in _RUN.finditer(text):
+            start, end = run.span()
+            for stop in range(start + _TAIL, end + 1):
+                candidates = by_tail.get(text[stop - _TAIL : stop])
+                if candidates is None:
+                    continue
+                for secret in candidates:
+                    if stop - len(secret) >= start and text.startswith(secret, stop - len(secret)):
+                        spans.append((stop - len(secret), stop))
+                        break
+        if not spans:
+            return text
+        out: list[str] = []
+        position = 0
+        for begin, stop in sorted(spans):
+            if stop <= position:
+                continue
+            out.append(text[position : max(begin, position)])
+            out.append(REDACTED)
+            position = stop
+        out.append(text[position:])
+        return "".join(out)
 
     def _value(self, key: str, value: Any) -> Any:
         if key not in STANDARD_KEYS and key != "secret_fingerprint" and _SECRET_KEY.match(key):
@@ -146,22 +181,25 @@ class Redactor:
         if value is None or isinstance(value, bool | int | float):
             return value
         if isinstance(value, str):
-            return self._string(value)
+            return _looks_secret(value)
         if isinstance(value, Mapping):
-            return {self._string(str(k)): self._value(str(k), v) for k, v in value.items()}
+            return {str(k): self._value(str(k), v) for k, v in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
             return [self._any(item) for item in value]
         if isinstance(value, bytes):
-            return self._string(value.decode("utf-8", "replace"))
-        return self._string(str(value))
+            return _looks_secret(value.decode("utf-8", "replace"))
+        return _looks_secret(str(value))
 
-    def _string(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        if "sk-" in text or "ek_" in text or "bearer" in text.lower():
-            text = _SECRET_VALUE.sub(REDACTED, text)
-        return text
+
+_TAIL = 8
+# Characters a key or token is made of; a registered secret made only of these is indexed.
+_RUN = re.compile(r"[A-Za-z0-9_.~+/=-]+")
+
+
+def _looks_secret(text: str) -> str:
+    if "sk-" in text or "ek_" in text or "bearer" in text.lower():
+        return _SECRET_VALUE.sub(REDACTED, text)
+    return text
 
 
 class _AppendOnlyFile:
