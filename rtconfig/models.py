@@ -835,12 +835,12 @@ def request_adapter(endpoint: Endpoint) -> TypeAdapter[Any]:
 #   - silence_duration_ms: "Defaults to 500ms", but every example shows 200 (NOTES §9);
 #   - turn_detection.type: `default: server_vad` sits on a required discriminator, so it never
 #     applies, and treating `type` as redundant would invite dropping it;
-#   - beta `voice`, `tool_choice`, `input/output_audio_format`, `turn_detection.type`,
-#     `create_response`, `interrupt_response`: defaults the 2025-04 spec had and the current
-#     one dropped (NOTES §5.1c);
+#   - beta `voice`: only the GA field documents `alloy`;
+#   - beta `tool_choice`, `input/output_audio_format`, `turn_detection.type`, `create_response`,
+#     `interrupt_response`: defaults the 2025-04 spec had and the current one dropped (§5.1c);
 #   - beta `expires_after`: openai-python states no default and requires `anchor`;
-#   - GA transcription sessions' `audio.input.transcription` "defaults to off": text copied from
-#     realtime sessions, where it makes sense; a transcription session without it does not.
+#   - transcription "defaults to off": off is sent as null, which only the description allows
+#     (NOTES §14); a default must be a value the schema itself accepts.
 # Arrays are leaves. Treat the values as read-only.
 
 _GA_LIFETIME: dict[TemplatePath, Any] = {
@@ -862,7 +862,6 @@ SPEC_DEFAULTS: Mapping[tuple[Endpoint, str | None], Mapping[TemplatePath, Any]] 
                 ("speed",): 1,
                 ("temperature",): 0.8,
                 ("max_response_output_tokens",): "inf",
-                ("input_audio_transcription",): None,  # "defaults to off"
                 ("turn_detection", "threshold"): 0.5,
                 ("turn_detection", "prefix_padding_ms"): 300,
                 ("truncation",): "auto",
@@ -873,7 +872,6 @@ SPEC_DEFAULTS: Mapping[tuple[Endpoint, str | None], Mapping[TemplatePath, Any]] 
             {
                 **_GA_LIFETIME,
                 ("output_modalities",): ["audio"],
-                ("audio", "input", "transcription"): None,  # "defaults to off"
                 ("audio", "input", "noise_reduction"): None,
                 **_GA_VAD,
                 ("audio", "output", "voice"): "alloy",
