@@ -359,7 +359,15 @@ _ABSENT: Any = object()
 
 
 def _check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
-    _warn_unknown(body, "model", (), KNOWN_BETA_MODELS, "model", out)
+    model = body.get("model")
+    if model in KNOWN_MODELS and model not in KNOWN_BETA_MODELS:
+        message = (
+            f"model {model!r} is not listed for the beta realtime/sessions endpoint"
+            " (GA models are minted with endpoint realtime/client_secrets)"
+        )
+        out.append(Problem(("model",), message, "warning"))
+    else:
+        _warn_unknown(body, "model", (), KNOWN_BETA_MODELS, "model", out)
     _warn_unknown(body, "voice", (), KNOWN_VOICES, "voice", out)
     transcription = body.get("input_audio_transcription")
     if isinstance(transcription, dict):
@@ -368,7 +376,7 @@ def _check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
     functions: dict[str, int] = {}
     tools = body.get("tools")
     if isinstance(tools, list):
-        functions, _ = _check_tools(tools, ("tools",), out)
+        functions, _ = _check_tools(tools, ("tools",), out, mcp=False)
     choice = body.get("tool_choice")
     if isinstance(choice, str) and choice not in _TOOL_CHOICE_MODES and choice not in functions:
         # The beta tool_choice is one string: a mode or the name of a declared function.
@@ -403,7 +411,7 @@ def _check_realtime(session: dict[str, Any], prefix: BodyPath, out: list[Problem
     labels: set[str] = set()
     tools = session.get("tools")
     if isinstance(tools, list):
-        functions, labels = _check_tools(tools, (*prefix, "tools"), out)
+        functions, labels = _check_tools(tools, (*prefix, "tools"), out, mcp=True)
     choice = session.get("tool_choice")
     if isinstance(choice, dict):
         kind, path = choice.get("type"), (*prefix, "tool_choice")
@@ -481,9 +489,11 @@ def _undeclared(name: str, what: str, declared: Iterable[str]) -> str:
 
 
 def _check_tools(
-    tools: list[Any], path: BodyPath, out: list[Problem]
+    tools: list[Any], path: BodyPath, out: list[Problem], mcp: bool
 ) -> tuple[dict[str, int], set[str]]:
-    """Check each tool; return the function names (→ index) and MCP server labels declared."""
+    """Check each tool; return the function names (→ index) and MCP server labels declared.
+
+    ``mcp`` says whether MCP tools exist here (GA) or are already an error (beta)."""
     functions: dict[str, int] = {}
     labels: set[str] = set()
     for index, tool in enumerate(tools):
@@ -516,7 +526,7 @@ def _check_tools(
             parameters = tool.get("parameters")
             if isinstance(parameters, dict):
                 _check_parameters(parameters, (*here, "parameters"), out)
-        elif kind == "mcp":
+        elif kind == "mcp" and mcp:
             label = tool.get("server_label")
             if isinstance(label, str):
                 labels.add(label)

@@ -744,7 +744,9 @@ class SessionCreateRequest(TypedDict, total=False):
     """The body of ``POST /realtime/sessions`` (openai-python ``SessionCreateParams``)."""
 
     client_secret: BetaClientSecret
-    model: Annotated[str, Field(description="The Realtime model.", examples=sorted(KNOWN_MODELS))]
+    model: Annotated[
+        str, Field(description="The Realtime model.", examples=sorted(KNOWN_BETA_MODELS))
+    ]
     modalities: Annotated[list[Modality], Field(description="['audio', 'text'] or ['text'].")]
     instructions: Annotated[str, Field(description="The system instructions of the session.")]
     voice: Voice
@@ -946,6 +948,8 @@ def _cached_template_schema(endpoint: Endpoint, session_type: str | None) -> dic
     else:
         session, lifetime = TranscriptionSessionCreateRequest, TranscriptionExpiresAt
     schema = _editor_schema(TypeAdapter(session).json_schema())
+    kind = f"{session_type} session" if session_type else "session"
+    schema["description"] = f"A {kind} template for endpoint {endpoint.value}."
     schema["properties"].pop("client_secret", None)  # written as `expires_after` instead
     expires = _editor_schema(TypeAdapter(lifetime).json_schema())
     expires["description"] = "Lifetime of the client secret (moved to where the endpoint wants it)."
@@ -976,6 +980,8 @@ def _editor_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 key = "anyOf"  # editors ignore `discriminator`; partial tables may match both
             if key == "properties":
                 out[key] = {name: walk(sub, in_array) for name, sub in value.items()}
+            elif key == "description" and isinstance(value, str):
+                out[key] = value.replace("``", "`")  # docstrings are reST; editors show Markdown
             elif key in ("examples", "enum", "const", "default"):
                 out[key] = value
             else:

@@ -773,6 +773,14 @@ def test_a_function_tool_needs_no_type() -> None:
     assert_valid(BETA, {"tools": [{"name": "f"}]})
 
 
+def test_beta_sessions_have_function_tools_only() -> None:
+    """An MCP tool in a beta session is one error about its type, not MCP advice."""
+    assert one_error(BETA, {"tools": [{"type": "mcp"}]}) == (
+        ("tools", 0, "type"),
+        "must be 'function' (got 'mcp')",
+    )
+
+
 def test_semantic_vad_has_no_server_vad_fields() -> None:
     """Server-VAD-only fields are unknown in a semantic VAD table (and the reverse)."""
     body = realtime(audio={"input": {"turn_detection": {"type": "semantic_vad", "threshold": 1}}})
@@ -1017,7 +1025,8 @@ def test_whisper_transcription_sessions_need_turn_detection_null() -> None:
         (BETA, {"model": "gpt-4o-realtime-preveiw"}, ("model",),
          "unknown model 'gpt-4o-realtime-preveiw' (did you mean 'gpt-4o-realtime-preview'?)"),
         (BETA, {"model": "gpt-realtime-2"}, ("model",),
-         "unknown model 'gpt-realtime-2' (did you mean 'gpt-realtime'?)"),
+         "model 'gpt-realtime-2' is not listed for the beta realtime/sessions endpoint"
+         " (GA models are minted with endpoint realtime/client_secrets)"),
         (GA, realtime(audio={"output": {"voice": "marine"}}), ("session", "audio", "output",
                                                                "voice"),
          "unknown voice 'marine' (did you mean 'marin'?)"),
