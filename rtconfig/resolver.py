@@ -17,7 +17,17 @@ from rtconfig.suggest import did_you_mean
 
 Path = tuple[str | int, ...]
 
-__all__ = ["Resolution", "ResolvedTemplate", "Resolver", "body_sha256", "resolve_settings"]
+# Deeper chains are refused rather than risking Python's recursion limit; real files use < 10.
+MAX_INHERITANCE_DEPTH = 128
+
+__all__ = [
+    "MAX_INHERITANCE_DEPTH",
+    "Resolution",
+    "ResolvedTemplate",
+    "Resolver",
+    "body_sha256",
+    "resolve_settings",
+]
 
 
 def body_sha256(body: Mapping[str, Any]) -> str:
@@ -139,6 +149,13 @@ class Resolver:
                     template,
                     f"unknown parent template {parent!r}"
                     + did_you_mean(parent, self.sources.templates),
+                )
+                return None
+            if len(self._stack) >= MAX_INHERITANCE_DEPTH:
+                self._fail(
+                    template,
+                    f"inheritance chain is deeper than {MAX_INHERITANCE_DEPTH} templates "
+                    f"(the limit): {self._stack[0]} -> … -> {template.name} -> {parent}",
                 )
                 return None
             resolved = self.resolve(parent)

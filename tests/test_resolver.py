@@ -319,3 +319,38 @@ def test_precedence_settings_flag_over_variable_over_environment(write_toml: Wri
     assert flagged[0].max_retries == 5
     empty = read_sources(read_document(write_toml("", name="empty.toml")))
     assert resolve_settings(empty, None, {})[0].base_url == DEFAULT_BASE_URL
+
+
+def test_hundred_level_chain_resolves(write_toml: WriteToml) -> None:
+    """A 100-level inheritance chain resolves, with the root's value reaching the leaf."""
+    text = '[templates.t0]\nvoice = "root"\n' + "".join(
+        f'[templates.t{i}]\nextends = "t{i - 1}"\n' for i in range(1, 100)
+    )
+    result = resolve(write_toml(text), "t99")
+    assert value(result, "voice") == "root"
+
+
+def test_too_deep_chain_is_refused_with_the_limit(write_toml: WriteToml) -> None:
+    """A chain past the depth limit is a diagnostic naming the limit, not a RecursionError."""
+    from rtconfig.resolver import MAX_INHERITANCE_DEPTH
+
+    n = MAX_INHERITANCE_DEPTH + 5
+    text = "[templates.t0]\n" + "".join(
+        f'[templates.t{i}]\nextends = "t{i - 1}"\n' for i in range(1, n)
+    )
+    sources = read_sources(read_document(write_toml(text)))
+    resolver = Resolver(sources, None, {}, {})
+    assert resolver.resolve(f"t{n - 1}") is None
+    (messages,) = [[d.message for d in ds] for ds in resolver.diagnostics.values()]
+    assert str(MAX_INHERITANCE_DEPTH) in messages[0]
+
+
+def test_exponential_diamond_graph_is_linear(write_toml: WriteToml) -> None:
+    """A ladder of diamonds (2**40 paths) resolves quickly: each template is resolved once."""
+    lines = ['[templates.a0]\nvoice = "root"\n[templates.b0]\nspeed = 1.0\n']
+    for i in range(1, 41):
+        lines.append(f'[templates.a{i}]\nextends = ["a{i - 1}", "b{i - 1}"]\n')
+        lines.append(f'[templates.b{i}]\nextends = ["b{i - 1}", "a{i - 1}"]\n')
+    result = resolve(write_toml("".join(lines)), "a40")
+    assert value(result, "voice") == "root"
+    assert value(result, "speed") == 1.0
