@@ -4,7 +4,8 @@ The models are ``TypedDict``\\ s validated by pydantic (``extra="forbid"`` and `
 depth) rather than ``BaseModel``\\ s: a request body is validated as a dict and sent as is, and a
 ``TypedDict`` says exactly what the API accepts in all three states a key can be in. A key left
 out is *unset*; a key typed ``X | None`` may be sent as an explicit JSON ``null``; any other key
-rejects ``null``. They also cost nothing at import: validators are built on first use.
+rejects ``null``. Validators are built on first use, one per endpoint, so importing this
+module costs little more than importing pydantic.
 
 Facts come from ``shared/spec/NOTES.md`` (cited as "NOTES §n") and the trimmed OpenAPI spec.
 Where the spec contradicts itself the comment on the field says which way we went and why.
