@@ -43,14 +43,16 @@ _RESET = "\x1b[0m"
 # --- JSON ------------------------------------------------------------------------------------
 
 
-def plan_json(plan: Plan) -> dict[str, Any]:
-    """The contract's ``plan --json`` document (plus provenance, the lock diff and a summary)."""
+def plan_json(plan: Plan, *, origins: bool = False) -> dict[str, Any]:
+    """The contract's ``plan --json`` document, plus the lock diff and a summary; ``origins``
+    adds where each value came from (``plan --json --explain``: finding the line of every value
+    costs more than planning itself on large files)."""
     return {
         "format_version": plan.format_version,
         "file": plan.config_file,
         "envs": list(plan.envs),
         "lock_file": plan.lock_file if plan.locked else None,
-        "templates": [_template_json(t) for t in plan.templates],
+        "templates": [_template_json(t, origins) for t in plan.templates],
         "removed": [_removed_json(r) for r in plan.removed],
         "summary": {
             "to_mint": plan.count("new") + plan.count("changed"),
@@ -64,7 +66,29 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def _template_json(t: TemplatePlan) -> dict[str, Any]:
+def _template_json(t: TemplatePlan, origins: bool) -> dict[str, Any]:
+    overrides: list[dict[str, Any]] = []
+    redundant: list[dict[str, Any]] = []
+    for f in t.fields:
+        if f.redundant:
+            item = {"path": f.dotted, "value": f.value}
+            redundant.append(item)
+        else:
+            item = {
+                "path": f.dotted,
+                "value": f.value,
+                "default": f.default,
+                "has_default": f.has_default,
+            }
+            overrides.append(item)
+        if origins:
+            item["origin"] = f.origin.to_json()
+    changes: list[dict[str, Any]] = []
+    for c in t.changes:
+        change = {"path": c.dotted, "action": c.action, "before": c.before, "after": c.after}
+        if origins:
+            change["origin"] = c.origin.to_json() if c.origin is not None else None
+        changes.append(change)
     return {
         "name": t.name,
         "env": t.env,
@@ -72,31 +96,11 @@ def _template_json(t: TemplatePlan) -> dict[str, Any]:
         "description": t.description,
         "body": t.body,
         "sha256": t.sha256,
-        "overrides": [
-            {
-                "path": f.dotted,
-                "value": f.value,
-                "default": f.default,
-                "has_default": f.has_default,
-                "origin": f.origin.to_json(),
-            }
-            for f in t.overrides
-        ],
-        "redundant": [
-            {"path": f.dotted, "value": f.value, "origin": f.origin.to_json()} for f in t.redundant
-        ],
+        "overrides": overrides,
+        "redundant": redundant,
         "lock_status": t.lock_status,
         "locked_sha256": t.locked_sha256,
-        "changes": [
-            {
-                "path": c.dotted,
-                "action": c.action,
-                "before": c.before,
-                "after": c.after,
-                "origin": c.origin.to_json() if c.origin is not None else None,
-            }
-            for c in t.changes
-        ],
+        "changes": changes,
     }
 
 

@@ -58,11 +58,8 @@ class PlannedField:
     default: Any
     has_default: bool
     origin: Origin
-
-    @property
-    def redundant(self) -> bool:
-        """Set to exactly the documented default: deleting it would send the same session."""
-        return self.has_default and same_value(self.value, self.default)
+    #: Set to exactly the documented default: deleting it would send the same session.
+    redundant: bool = False
 
     @property
     def action(self) -> Literal["override", "redundant"]:
@@ -106,10 +103,12 @@ class TemplatePlan:
 
     @property
     def overrides(self) -> tuple[PlannedField, ...]:
+        """Leaves that differ from the documented default, or have none documented."""
         return tuple(f for f in self.fields if not f.redundant)
 
     @property
     def redundant(self) -> tuple[PlannedField, ...]:
+        """Leaves set to exactly the documented default (a lint: they can be deleted)."""
         return tuple(f for f in self.fields if f.redundant)
 
     @property
@@ -253,30 +252,38 @@ def _overlaps(a: Path, b: Path) -> bool:
 
 
 def _fields(resolved: ResolvedTemplate, view: Mapping[str, Any]) -> tuple[PlannedField, ...]:
+    """Every leaf of ``view`` with its default and origin (one walk: plans can be large)."""
     from rtconfig.models import defaults_for  # the models are a heavy import; load on demand
 
-    defaults = defaults_for(resolved.endpoint, view)
+    defaults: Mapping[Any, Any] = defaults_for(resolved.endpoint, view)
+    records = resolved.fields
     out: list[PlannedField] = []
-    for path, value in leaves(view):
-        has_default = path in defaults
-        out.append(
-            PlannedField(
-                path,
-                value,
-                defaults[path] if has_default else None,  # type: ignore[index]
-                has_default,
-                resolved.origin_of(path),
-            )
-        )
+    append = out.append
+
+    def walk(table: Mapping[str, Any], prefix: Path) -> None:
+        for key, value in table.items():
+            path = (*prefix, key)
+            if isinstance(value, dict) and value:
+                walk(value, path)
+                continue
+            record = records.get(path)  # nearly always exact; origin_of searches upwards
+            origin = record.origin if record is not None else resolved.origin_of(path)
+            if path in defaults:
+                default = defaults[path]
+                append(PlannedField(path, value, default, True, origin, same_value(value, default)))
+            else:
+                append(PlannedField(path, value, None, False, origin))
+
+    walk(view, ())
     return tuple(out)
 
 
 def _compare(
-    resolved: ResolvedTemplate, view: Mapping[str, Any], locked: LockEntry | None
+    resolved: ResolvedTemplate, sha256: str, view: Mapping[str, Any], locked: LockEntry | None
 ) -> tuple[LockStatus, tuple[FieldChange, ...]]:
     if locked is None:
         return "new", ()
-    if locked.endpoint == resolved.endpoint and locked.sha256 == resolved.sha256:
+    if locked.endpoint == resolved.endpoint and locked.sha256 == sha256:
         return "unchanged", ()
     changes: list[FieldChange] = []
     if locked.endpoint != resolved.endpoint:
@@ -314,11 +321,12 @@ def make_plan(
     plans: list[TemplatePlan] = []
     for template in resolved:
         view = template_view(template.endpoint, template.body)
+        sha256 = template.sha256  # computed on each access: once is enough
         status: LockStatus | None = None
         changes: tuple[FieldChange, ...] = ()
         locked = lock_entries.get((template.name, template.env))
         if lock is not None:
-            status, changes = _compare(template, view, locked)
+            status, changes = _compare(template, sha256, view, locked)
         plans.append(
             TemplatePlan(
                 name=template.name,
@@ -326,7 +334,7 @@ def make_plan(
                 endpoint=template.endpoint,
                 settings=template.settings,
                 body=template.body,
-                sha256=template.sha256,
+                sha256=sha256,
                 fields=_fields(template, view),
                 lock_status=status,
                 changes=changes,

@@ -51,7 +51,12 @@ def use_color(stream: IO[Any], environ: Mapping[str, str]) -> bool:
     metavar="T",
     help="Plan only this template (repeatable; default: every non-abstract template).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON on stdout.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the plan as JSON on stdout (indented on a terminal, one line when piped).",
+)
 @click.option(
     "--out",
     metavar="PLAN",
@@ -70,7 +75,8 @@ def use_color(stream: IO[Any], environ: Mapping[str, str]) -> bool:
     "--verbose",
     "explain",
     is_flag=True,
-    help="Show where each value came from, and the fields and templates hidden otherwise.",
+    help="Show where each value came from (with --json too), and the fields and templates "
+    "hidden otherwise.",
 )
 @set_option
 @click.pass_context
@@ -122,7 +128,13 @@ def plan(
             env_from_variable=ctx.get_parameter_source("env") is ParameterSource.ENVIRONMENT,
         )
     if as_json:
-        echo_json(plan_json(the_plan))
+        data = plan_json(the_plan, origins=explain)
+        if sys.stdout.isatty():
+            echo_json(data)
+        else:
+            # Piped, for a program: one line. The standard library indents in pure Python,
+            # which costs more than planning itself on large files.
+            click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     else:
         color = use_color(sys.stdout, os.environ)
         click.echo(render_text(the_plan, color=color, explain=explain), nl=False, color=color)

@@ -1,0 +1,115 @@
+"""Planning vs validating: 1,000 generated templates (depth-8 chains, 3 environments).
+
+    python bench/plan_scale.py [--templates 1000] [--runs 9]
+
+Everything runs in this one process, so both sides pay the same import costs once (a warm-up
+round runs first). Each round times, on a freshly loaded file:
+
+- validate: ``load(path).check(envs=[None])``, what ``rtconfig validate --env`` does;
+- plan: the same, then reading the lock file, ``make_plan`` and rendering the text plan, what
+  ``rtconfig plan`` does;
+- plan --json: the same with the JSON document serialised as ``rtconfig plan --json`` prints it
+  into a pipe (one line; on a terminal it is indented, which the standard library does in pure
+  Python, at about the cost of validating again).
+
+A lock file written from a slightly different config (another voice in one template in twenty,
+one extra template) makes the plan compute field diffs and a removed entry. Reported: medians of
+``--runs`` rounds and their ratio. Target (issue 3): plan / validate < 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import generate_config
+
+from rtconfig.config import load
+from rtconfig.lockfile import build_lock, lock_path_for, read_lock, write_lock
+from rtconfig.plan_render import plan_json, render_text
+from rtconfig.planner import Plan, make_plan
+
+
+def _validate(path: Path) -> int:
+    check = load(path).check(envs=[None], environ={})
+    check.raise_for_errors()
+    return len(check.templates)
+
+
+def _planned(path: Path) -> Plan:
+    check = load(path).check(envs=[None], environ={})
+    check.raise_for_errors()
+    lock_path = lock_path_for(path)
+    return make_plan(
+        check.templates,
+        read_lock(lock_path),
+        envs=[None],
+        config_file=str(path),
+        lock_file=str(lock_path),
+    )
+
+
+def _plan_text(path: Path) -> int:
+    return len(render_text(_planned(path)))
+
+
+def _plan_json(path: Path) -> int:
+    return len(json.dumps(plan_json(_planned(path)), ensure_ascii=False, separators=(",", ":")))
+
+
+def _time(func: Callable[[Path], int], path: Path) -> float:
+    start = time.perf_counter()
+    func(path)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--templates", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sessions.toml"
+        text = generate_config(args.templates)
+        # The lock's state: another voice in one template in twenty, one template more.
+        before = Path(tmp) / "before.toml"
+        before.write_text(
+            text.replace('audio.output.voice = "marin"', 'audio.output.voice = "echo"', 50)
+            + '\n[templates.retired]\ntype = "realtime"\n'
+        )
+        check = load(before).check(envs=[None], environ={})
+        check.raise_for_errors()
+        write_lock(lock_path_for(path), build_lock(check.templates))
+        path.write_text(text)
+
+        for func in (_validate, _plan_text, _plan_json):  # warm-up: imports, model validators
+            func(path)
+        times: dict[str, list[float]] = {"validate": [], "plan": [], "plan --json": []}
+        for _ in range(args.runs):  # interleaved, so that load on the machine hits all alike
+            times["validate"].append(_time(_validate, path))
+            times["plan"].append(_time(_plan_text, path))
+            times["plan --json"].append(_time(_plan_json, path))
+        plan = _planned(path)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(
+        f"{len(plan.templates)} templates planned "
+        f"({plan.count('changed')} changed, {plan.count('unchanged')} unchanged, "
+        f"{len(plan.removed)} removed), medians of {args.runs} runs in one process:"
+    )
+    for name, seconds in medians.items():
+        print(f"  {name:<12} {seconds * 1000:8.1f} ms")
+    base = medians["validate"]
+    print(f"  plan / validate        = {medians['plan'] / base:.2f}  (target < 2)")
+    print(f"  plan --json / validate = {medians['plan --json'] / base:.2f}")
+
+
+if __name__ == "__main__":
+    main()
