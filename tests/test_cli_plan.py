@@ -391,3 +391,19 @@ def test_import_not_json_exits_one(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["import", str(bad)])
     assert result.exit_code == 1
     assert "not valid JSON" in result.stderr and "Traceback" not in result.output
+
+
+def test_render_text_colours_only_when_asked(write_toml: Callable[..., Path]) -> None:
+    """render_text adds ANSI colours only with color=True: + green, ~ yellow, - red."""
+    from rtconfig.plan_render import render_text
+    from rtconfig.planner import make_plan
+
+    path = write_toml(SIMPLE)
+    before = load(path).check(environ={}).templates
+    path.write_text(SIMPLE.replace('"echo"', '"ash"').replace("[templates.sales]", "[templates.x]"))
+    plan = make_plan(load(path).check(environ={}).templates, build_lock(before))
+    coloured = render_text(plan, color=True)
+    assert "\x1b[32m+\x1b[0m" in coloured and "\x1b[31m-\x1b[0m" in coloured
+    plain = render_text(plan, color=False)
+    assert "\x1b[" not in plain
+    assert "Plan: 1 to mint (1 new, 0 changed), 1 unchanged, 1 removed." in plain
