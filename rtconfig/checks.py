@@ -488,12 +488,38 @@ def _undeclared(name: str, what: str, declared: Iterable[str]) -> str:
     return f"{name!r} is not a declared {what} (declared: {', '.join(map(repr, declared))})"
 
 
+# Resolution shares one tools array between a template's children and environments, so a large
+# file checks the same array thousands of times: remember results by identity. Each entry keeps
+# its array alive, so an id is never reused while cached; the cache is bounded.
+_TOOLS_CACHE: dict[
+    tuple[int, BodyPath, bool], tuple[list[Any], list[Problem], dict[str, int], set[str]]
+] = {}
+_TOOLS_CACHE_SIZE = 4096
+
+
 def _check_tools(
     tools: list[Any], path: BodyPath, out: list[Problem], mcp: bool
 ) -> tuple[dict[str, int], set[str]]:
     """Check each tool; return the function names (→ index) and MCP server labels declared.
 
     ``mcp`` says whether MCP tools exist here (GA) or are already an error (beta)."""
+    key = (id(tools), path, mcp)
+    cached = _TOOLS_CACHE.get(key)
+    if cached is not None and cached[0] is tools:
+        out.extend(cached[1])
+        return cached[2], cached[3]
+    found: list[Problem] = []
+    functions, labels = _check_tools_uncached(tools, path, found, mcp)
+    if len(_TOOLS_CACHE) >= _TOOLS_CACHE_SIZE:
+        _TOOLS_CACHE.clear()
+    _TOOLS_CACHE[key] = (tools, found, functions, labels)
+    out.extend(found)
+    return functions, labels
+
+
+def _check_tools_uncached(
+    tools: list[Any], path: BodyPath, out: list[Problem], mcp: bool
+) -> tuple[dict[str, int], set[str]]:
     functions: dict[str, int] = {}
     labels: set[str] = set()
     for index, tool in enumerate(tools):
