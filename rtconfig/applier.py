@@ -601,6 +601,7 @@ class Applier:
         client = self._http(job)
         content = json.dumps(job.body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = self._headers(job, key)
+        sha = job.body_sha256 if self._audit is not None else None  # once per mint, not per record
         start = clock.monotonic()
         deadline = start + policy.deadline_s
         attempt = 0
@@ -610,7 +611,7 @@ class Applier:
             outcome = self._attempt(client, job, key, content, headers, remaining)
             if outcome.result is not None:
                 result = _with_meta(outcome.result, attempt, outcome)
-                self._emit_succeeded(job, result, outcome)
+                self._emit_succeeded(job, result, outcome, sha)
                 return result
             failure = outcome.failure
             assert failure is not None
@@ -618,19 +619,21 @@ class Applier:
             if outcome.retryable and retries_left and not self._stop.is_set():
                 delay = policy.delay_s(attempt, outcome.headers, clock)
                 if clock.monotonic() + delay < deadline:
-                    self._emit_retrying(job, attempt, outcome, failure, delay)
+                    self._emit_retrying(job, attempt, outcome, failure, delay, sha)
                     if self._wait(delay):
                         continue
                     failure = _note(failure, "interrupted before the next retry")
                 else:
                     failure = _note(
-                        failure, f"gave up: the next retry would pass the {policy.deadline_s:g} s"
+                        failure,
+                        f"gave up: waiting {delay:g} s to retry would pass the "
+                        f"{policy.deadline_s:g} s deadline",
                     )
             elif outcome.retryable and retries_left:
                 failure = _note(failure, "interrupted before the next retry")
             elif outcome.retryable and max_retries:
                 failure = _note(failure, f"after {attempt} attempts")
-            self._emit_failed(job, failure, attempt=attempt, outcome=outcome)
+            self._emit_failed(job, failure, attempt=attempt, outcome=outcome, sha=sha)
             return _failed(job, failure, attempts=attempt, outcome=outcome)
 
     def _wait(self, delay: float) -> bool:
@@ -689,13 +692,15 @@ class Applier:
         if self._audit is not None:
             self._audit.emit(event, **fields)
 
-    def _mint_fields(self, job: MintJob, attempt: int, outcome: _Outcome | None) -> dict[str, Any]:
+    def _mint_fields(
+        self, job: MintJob, attempt: int, outcome: _Outcome | None, body_sha256: str | None = None
+    ) -> dict[str, Any]:
         return {
             "template": job.template,
             "env": job.env,
             "endpoint": job.endpoint.value,
             "base_url": job.settings.base_url,
-            "body_sha256": job.body_sha256,
+            "body_sha256": body_sha256 or job.body_sha256,
             "attempt": attempt,
             "http_status": outcome.status if outcome is not None else None,
             "request_id": outcome.request_id if outcome is not None else None,
@@ -703,39 +708,53 @@ class Applier:
         }
 
     def _emit_retrying(
-        self, job: MintJob, attempt: int, outcome: _Outcome, failure: MintFailure, delay: float
+        self,
+        job: MintJob,
+        attempt: int,
+        outcome: _Outcome,
+        failure: MintFailure,
+        delay: float,
+        sha: str | None,
     ) -> None:
         if self._audit is None:
             return
         self._audit.emit(
             "mint.retrying",
-            **self._mint_fields(job, attempt, outcome),
+            **self._mint_fields(job, attempt, outcome, sha),
             error_type=failure.type,
             error_message=failure.message,
             delay_ms=round(delay * 1000.0, 1),
         )
 
-    def _emit_succeeded(self, job: MintJob, result: MintResult, outcome: _Outcome) -> None:
+    def _emit_succeeded(
+        self, job: MintJob, result: MintResult, outcome: _Outcome, sha: str | None
+    ) -> None:
         if self._audit is None:
             return
         assert result.client_secret is not None
         self._audit.add_secret(result.client_secret)
         self._audit.emit(
             "mint.succeeded",
-            **self._mint_fields(job, result.attempts, outcome),
+            **self._mint_fields(job, result.attempts, outcome, sha),
             session_id=result.session_id,
             expires_at=result.expires_at,
             secret_fingerprint=secret_fingerprint(result.client_secret),
         )
 
     def _emit_failed(
-        self, job: MintJob, failure: MintFailure, *, attempt: int, outcome: _Outcome | None
+        self,
+        job: MintJob,
+        failure: MintFailure,
+        *,
+        attempt: int,
+        outcome: _Outcome | None,
+        sha: str | None = None,
     ) -> None:
         if self._audit is None:
             return
         self._audit.emit(
             "mint.failed",
-            **self._mint_fields(job, attempt, outcome),
+            **self._mint_fields(job, attempt, outcome, sha),
             error_type=failure.type,
             error_message=failure.message,
             error_param=failure.param,

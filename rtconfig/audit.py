@@ -108,31 +108,54 @@ class Redactor:
     out of the final JSON text by :meth:`scrub_rendered`, wherever it sits (values, keys, nested
     structures, exception messages), in its raw and its JSON-escaped form.
 
-    A long-lived applier registers thousands of tokens, so the last net must not cost
-    O(secrets) per record: secrets are indexed by their last 8 characters and the text is
-    scanned once, window by window, inside runs of token characters.
+    A long-lived applier registers a token per mint, so the last net must cost neither
+    O(secrets) per record nor unbounded memory: secrets are indexed by their last 8 characters,
+    the text is scanned once (only runs of token characters long enough to hold a secret), and
+    only the ``max_secrets`` most recently registered secrets are remembered (re-registering
+    refreshes one: the API key, registered on every mint, is never forgotten while in use).
     """
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), *, max_secrets: int = 10_000) -> None:
         self._lock = threading.Lock()
+        self._max = max_secrets
+        self._recent: dict[str, tuple[str, ...]] = {}  # secret -> its forms, oldest first
         self._by_tail: dict[str, tuple[str, ...]] = {}
         self._odd: tuple[str, ...] = ()  # short secrets, or with characters outside _RUN
+        self._min_len = 1 << 30
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: str) -> None:
-        secret = secret.strip()
-        if len(secret) < 4:  # too short to redact without destroying the record
-            return
-        forms = {secret, json.dumps(secret)[1:-1]}
         with self._lock:
+            forms = self._recent.pop(secret, None)
+            if forms is not None:  # known: just mark it recently used
+                self._recent[secret] = forms
+                return
+        if len(secret.strip()) < 4:  # too short to redact without destroying the record
+            return
+        forms = tuple({secret, secret.strip(), json.dumps(secret.strip())[1:-1]})
+        with self._lock:
+            self._recent[secret] = forms
             for form in forms:
                 if len(form) >= _TAIL and _RUN.fullmatch(form):
                     known = self._by_tail.get(form[-_TAIL:], ())
                     if form not in known:
                         self._by_tail[form[-_TAIL:]] = (*known, form)
+                        self._min_len = min(self._min_len, len(form))
                 elif form not in self._odd:
                     self._odd = tuple(sorted((*self._odd, form), key=len, reverse=True))
+            while len(self._recent) > self._max:
+                self._forget(next(iter(self._recent)))
+
+    def _forget(self, secret: str) -> None:
+        for form in self._recent.pop(secret, ()):
+            tail = form[-_TAIL:]
+            remaining = tuple(f for f in self._by_tail.get(tail, ()) if f != form)
+            if remaining:
+                self._by_tail[tail] = remaining
+            else:
+                self._by_tail.pop(tail, None)
+            self._odd = tuple(f for f in self._odd if f != form)
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
         return {str(key): self._value(str(key), value) for key, value in event_dict.items()}
@@ -149,8 +172,11 @@ class Redactor:
         if not by_tail:
             return text
         spans: list[tuple[int, int]] = []
+        shortest = self._min_len
         for run in _RUN.finditer(text):
             start, end = run.span()
+            if end - start < shortest:
+                continue
             for stop in range(start + _TAIL, end + 1):
                 candidates = by_tail.get(text[stop - _TAIL : stop])
                 if candidates is None:

@@ -20,6 +20,7 @@ from rtconfig.applier import Applier, RetryPolicy
 from rtconfig.audit import (
     REDACTED,
     AuditLog,
+    Redactor,
     default_audit_path,
     read_audit_log,
     resolve_actor,
@@ -270,3 +271,21 @@ def test_retrying_and_failed_records_never_hold_the_key_even_if_the_server_echoe
     assert result.error is not None and API_KEY not in str(result.error)
     assert API_KEY.encode() not in path.read_bytes()
     assert [r["event"] for r in read_audit_log(path)] == ["mint.retrying", "mint.failed"]
+
+
+def test_redactor_memory_is_bounded_and_keeps_the_key_in_use() -> None:
+    """Only the most recent secrets are remembered; re-registering (the key) refreshes one."""
+    redactor = Redactor(max_secrets=3)
+    redactor.add(API_KEY)
+    for i in range(5):
+        redactor.add(f"tok-{i:030d}")
+        redactor.add(API_KEY)  # the applier registers its key on every mint
+    text = f"{API_KEY} tok-{0:030d} tok-{4:030d}"
+    assert redactor.scrub(text) == f"{REDACTED} tok-{0:030d} {REDACTED}"
+
+
+def test_redactor_cuts_secrets_out_of_longer_runs_and_escaped_forms() -> None:
+    """A secret glued to other token characters, or JSON-escaped, is still cut out."""
+    redactor = Redactor(["plain-secret-0123456789", 'quo"ted-secret-0123456789'])
+    assert redactor.scrub("xxplain-secret-0123456789yy") == f"xx{REDACTED}yy"
+    assert REDACTED in redactor.scrub(json.dumps({"v": 'quo"ted-secret-0123456789'}))

@@ -103,6 +103,8 @@ def apply(
     """
     if emulate and base_url:
         raise UsageError("--emulate and --base-url cannot be combined")
+    if output and not Path(output).resolve().parent.is_dir():
+        raise UsageError(f"--output {output}: directory {Path(output).parent} does not exist")
     if _is_saved_plan(file):
         resolved = None
         jobs = _jobs_from_saved_plan(file, env=env, templates=templates, locked=locked)
@@ -323,9 +325,9 @@ def _mint(
         "interrupted": signum is not None,
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)
+    click.echo(text)  # first: if --output fails now, the tokens are not lost
     if output:
         write_private(output, text + "\n")
-    click.echo(text)
     minted = sum(result.ok for result in results)
     failed = len(results) - minted
     click.echo(
@@ -400,7 +402,7 @@ def _describe(result: MintResult) -> str:
     label = f"{result.template}" + (f" [{result.env}]" if result.env else "")
     if result.ok:
         attempts = f", {result.attempts} attempts" if result.attempts > 1 else ""
-        expires = f", expires_at {result.expires_at}" if result.expires_at is not None else ""
+        expires = f", expires {_utc(result.expires_at)}" if result.expires_at is not None else ""
         return (
             f"minted  {label} ({result.endpoint.value}): session {result.session_id}"
             f"{expires}, {result.latency_ms:g} ms{attempts}"
@@ -408,6 +410,15 @@ def _describe(result: MintResult) -> str:
     assert result.error is not None
     verb = "skipped" if result.error.type == "cancelled" else "FAILED "
     return f"{verb} {label} ({result.endpoint.value}): {_failure_text(result.error)}"
+
+
+def _utc(timestamp: int) -> str:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(timestamp)
 
 
 def _failure_text(error: MintFailure) -> str:
