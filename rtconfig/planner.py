@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from rtconfig.endpoints import Endpoint, template_view
 from rtconfig.errors import format_path
@@ -28,6 +28,7 @@ __all__ = [
     "PLAN_FORMAT_VERSION",
     "FieldChange",
     "LockStatus",
+    "Lockable",
     "Plan",
     "PlannedField",
     "RemovedTemplate",
@@ -360,13 +361,26 @@ def make_plan(
     )
 
 
+class Lockable(Protocol):
+    """What ``--locked`` compares: a ResolvedTemplate, or a saved plan's SavedTemplate."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def env(self) -> str | None: ...
+    @property
+    def endpoint(self) -> Endpoint: ...
+    @property
+    def sha256(self) -> str: ...
+
+
 def locked_mismatches(
-    resolved: Iterable[ResolvedTemplate], lock: Lock | None, lock_file: str = "the lock file"
+    resolved: Iterable[Lockable], lock: Lock | None, lock_file: str = "the lock file"
 ) -> list[str]:
     """For ``apply --locked``: why each template's body is not the one the lock records.
 
-    Empty when every template is locked with exactly this endpoint and body; with no lock file,
-    a single message saying so.
+    ``resolved`` may be ResolvedTemplates or a saved plan's templates. Empty when every template
+    is locked with exactly this endpoint and body; with no lock file, a single message saying so.
     """
     if lock is None:
         return [f"{lock_file} does not exist: run `rtconfig lock` first"]

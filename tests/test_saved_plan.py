@@ -243,3 +243,16 @@ def test_resolve_saved_plan_gives_provenance(config: Path) -> None:
     resolved = resolve_saved_plan(saved, {})
     assert [r.sha256 for r in resolved] == [t.sha256 for t in saved.templates]
     assert resolved[0].origin_of(("model",)).template == "support"
+
+
+def test_locked_mismatches_accepts_saved_templates(config: Path) -> None:
+    """apply PLAN --locked can check a saved plan's templates against the lock file."""
+    from rtconfig.lockfile import build_lock
+    from rtconfig.planner import locked_mismatches
+
+    saved = read_saved_plan(_make(config, {}), {})
+    lock = build_lock(load(config).check(environ={}).templates)
+    assert locked_mismatches(saved.templates, lock) == []
+    assert locked_mismatches(saved.templates[:1], build_lock([]), "L") == [
+        "support [default environment] is not in L"
+    ]
