@@ -262,7 +262,7 @@ def _assignment(
     if len(inline) <= INLINE_WIDTH:
         out.add(f"{lead}{path.ljust(width)} = {inline}{suffix}")
         return
-    block = json.dumps(value, indent=2, ensure_ascii=False).splitlines()
+    block = _pretty(value)
     out.add(f"{lead}{path.ljust(width)} = {block[0]}{suffix}")
     for line in block[1:]:
         out.add(f"        {line}")
@@ -279,8 +279,8 @@ def _update(out: _Out, path: str, before: Any, after: Any, width: int, note: str
     _line_diff(
         out,
         f"{lead}{path}{suffix}",
-        json.dumps(before, indent=2, ensure_ascii=False, sort_keys=True).splitlines(),
-        json.dumps(after, indent=2, ensure_ascii=False, sort_keys=True).splitlines(),
+        _pretty(before, sort_keys=True),  # a lock file's keys are sorted: compare like with like
+        _pretty(after, sort_keys=True),
         context=3,  # enough structure around the change to tell where it is
     )
 
@@ -307,8 +307,36 @@ def _is_long_text(value: Any) -> bool:
     return isinstance(value, str) and ("\n" in value or len(value) > INLINE_WIDTH)
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+def _json(value: Any, sort_keys: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=sort_keys)
+
+
+def _pretty(value: Any, *, sort_keys: bool = False, width: int = 88) -> list[str]:
+    """JSON over several lines, each table or array kept on one line when it fits in ``width``
+    (so a tool's small ``properties`` stay readable instead of taking a line per brace)."""
+    lines: list[str] = []
+
+    def emit(item: Any, indent: int, lead: str, tail: str) -> None:
+        inline = lead + _json(item, sort_keys) + tail
+        if not isinstance(item, dict | list) or not item or indent + len(inline) <= width:
+            lines.append(" " * indent + inline)
+            return
+        pad = " " * indent
+        if isinstance(item, dict):
+            lines.append(pad + lead + "{")
+            keys = sorted(item) if sort_keys else list(item)
+            for i, key in enumerate(keys):
+                comma = "," if i < len(keys) - 1 else ""
+                emit(item[key], indent + 2, _json(key) + ": ", comma)
+            lines.append(pad + "}" + tail)
+        else:
+            lines.append(pad + lead + "[")
+            for i, element in enumerate(item):
+                emit(element, indent + 2, "", "," if i < len(item) - 1 else "")
+            lines.append(pad + "]" + tail)
+
+    emit(value, 0, "", "")
+    return lines
 
 
 def _width(paths: Sequence[str]) -> int:
