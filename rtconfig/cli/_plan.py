@@ -178,7 +178,7 @@ def lock(file: str, check_only: bool) -> None:
         problems = lock_staleness(current, read_lock(path), str(path))
         if problems:
             for problem in problems:
-                click.echo(f"{path}: {problem}", err=True)
+                click.echo(problem, err=True)
             click.echo(
                 f"rtconfig: {path} is stale ({len(problems)} problem"
                 f"{'s' * (len(problems) != 1)}); run `rtconfig lock {file}` to update it",
