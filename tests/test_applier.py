@@ -665,3 +665,30 @@ def test_mint_job_from_resolved_keeps_body_settings_and_locator(write_toml: Any)
     )
     assert job.settings == resolved.settings and job.body_sha256 == resolved.sha256
     assert job.locate is not None and job.locate(("model",)).line == 3
+
+
+def test_public_names_of_the_apply_stage_do_not_drift() -> None:
+    """applier, audit and testing export exactly these names, and each one exists."""
+    import rtconfig.applier
+    import rtconfig.audit
+    import rtconfig.testing
+
+    expected = {
+        rtconfig.applier: {
+            "USER_AGENT", "Applier", "AsyncApplier", "AuditSink", "Clock", "MintFailure",
+            "MintJob", "MintResult", "RetryPolicy", "check_base_url", "endpoint_url",
+            "is_loopback_host", "parse_param", "retry_after_s", "should_retry",
+        },
+        rtconfig.audit: {
+            "REDACTED", "AuditLog", "NullAudit", "Redactor", "default_audit_path", "new_run_id",
+            "read_audit_log", "resolve_actor", "secret_fingerprint",
+        },
+        rtconfig.testing: {
+            "EMULATOR_API_KEY", "CapturedAudit", "Emulator", "Fault", "RecordedRequest",
+            "capture_audit",
+        },
+    }  # fmt: skip
+    for module, names in expected.items():
+        assert set(module.__all__) == names, module.__name__
+        for name in module.__all__:
+            assert getattr(module, name) is not None
