@@ -6,6 +6,10 @@ on the PATH; ``cd`` carries over to the next command. Each command must exit 0 (
 command line ends with ``# exits N``), and the lines shown below it must appear in its output
 (stdout then stderr), in order; ``*`` matches anything within a line and a line ``...`` stands
 for lines left out. ```bash blocks are instructions (installs, editor setup), never run.
+
+A fenced block right after a ``<!-- file: PATH -->`` comment is written to PATH (relative to
+where the commands run) before the document's first command, so a tutorial's files are the
+ones its commands use.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"^```console\n(.*?)^```", re.MULTILINE | re.DOTALL)
 EXITS = re.compile(r"#\s*exits\s+(\d+)\s*$")
+FILE_BLOCK = re.compile(r"^<!-- file: (\S+) -->\n```[a-z]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 # What a scratch copy of the repository needs for the documented commands.
 COPIED = ("sessions.toml", "prompts", "docs", "examples")
@@ -55,6 +60,26 @@ def console_blocks(path: Path) -> list[tuple[int, list[Command]]]:
         if commands:
             blocks.append((first - 1, commands))
     return blocks
+
+
+def document_files(path: Path) -> dict[str, str]:
+    """The files a document declares with ``<!-- file: PATH -->`` before a fenced block."""
+    text = path.read_text(encoding="utf-8")
+    return {match.group(1): match.group(2) for match in FILE_BLOCK.finditer(text)}
+
+
+def run_document(path: Path, root: Path, where: str) -> int:
+    """Write the document's files under ``root``, then run all its console blocks in order from
+    ``root`` (files they write persist from block to block); return how many commands ran."""
+    for name, content in document_files(path).items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+    count = 0
+    for _, commands in console_blocks(path):
+        run_block(commands, root, where)
+        count += len(commands)
+    return count
 
 
 def scratch_repo(tmp: Path) -> Path:
