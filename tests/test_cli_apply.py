@@ -227,19 +227,15 @@ def test_dry_run_sends_nothing_and_shows_bodies_without_secrets(
     assert KEY not in result.stdout + result.stderr
 
 
-# -- hooks left for the planner ----------------------------------------------------------------
+# -- saved plans (the rest is in test_cli_apply_plan.py) --------------------------------------
 
 
-def test_locked_and_saved_plans_are_not_yet_available(
-    write_toml: WriteToml, tmp_path: Path
-) -> None:
-    """--locked and `apply PLAN.json` are declared hooks: a clear usage error for now."""
-    locked = run(str(write_toml(THREE)), "--locked")
-    assert locked.exit_code == 2 and "--locked" in locked.stderr
+def test_json_that_is_not_a_saved_plan_is_named_as_such(tmp_path: Path) -> None:
+    """A .json argument that is not a `plan --out` file is refused with a message saying so."""
     plan = tmp_path / "plan.json"
     plan.write_text("{}")
     saved = run(str(plan))
-    assert saved.exit_code == 2 and "saved plan" in saved.stderr
+    assert saved.exit_code == 1 and "not a saved plan" in saved.stderr
 
 
 # -- secrets -----------------------------------------------------------------------------------

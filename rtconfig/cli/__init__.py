@@ -9,8 +9,8 @@ from __future__ import annotations
 from rtconfig.cli._common import main
 
 # Importing the command modules registers their commands on `main`.
-from rtconfig.cli import _core  # noqa: E402,F401  isort: skip
-from rtconfig.cli import _plan  # noqa: E402,F401  isort: skip
-from rtconfig.cli import _apply  # noqa: E402,F401  isort: skip
+from rtconfig.cli import _core  # noqa: F401  isort: skip
+from rtconfig.cli import _plan  # noqa: F401  isort: skip
+from rtconfig.cli import _apply  # noqa: F401  isort: skip
 
 __all__ = ["main"]

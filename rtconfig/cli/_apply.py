@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from rtconfig.cli._common import env_option, handle_errors, main, print_diagnostics, set_option
-from rtconfig.errors import ConfigError, UsageError
+from rtconfig.errors import ConfigError, Diagnostic, UsageError
 
 if TYPE_CHECKING:
     from rtconfig.applier import Applier, MintFailure, MintJob, MintResult
+    from rtconfig.planner import Lockable
     from rtconfig.resolver import ResolvedTemplate
 
 FILE = click.Path(dir_okay=False, path_type=str)
@@ -106,6 +107,11 @@ def apply(
     if output and not Path(output).resolve().parent.is_dir():
         raise UsageError(f"--output {output}: directory {Path(output).parent} does not exist")
     if _is_saved_plan(file):
+        if sets or base_url:
+            raise UsageError(
+                "--set and --base-url cannot change a saved plan: it records exactly what is "
+                "sent; make a new plan instead"
+            )
         resolved = None
         jobs = _jobs_from_saved_plan(file, env=env, templates=templates, locked=locked)
     else:
@@ -187,27 +193,67 @@ def _resolve(
 
 
 def _is_saved_plan(file: str) -> bool:
-    return file.endswith(".json")
+    from rtconfig.saved_plan import is_saved_plan
+
+    # A .json that is not a plan goes down the plan path too, to be told what it is not.
+    return file.endswith(".json") or is_saved_plan(file)
 
 
-# HOOK (saved plans, planner issue): ``rtconfig apply PLAN.json`` must send exactly the planned
-# bodies and refuse a stale plan (StalePlanError). Replace this function's body: read the plan,
-# verify it against its inputs, and return one MintJob per planned template (MintJob.from_resolved
-# when the plan can re-resolve its templates, so that API errors still point at TOML lines).
 def _jobs_from_saved_plan(
     file: str, *, env: str | None, templates: Sequence[str], locked: bool
 ) -> list[MintJob]:
-    raise UsageError(
-        f"{file}: applying a saved plan is not available in this version; "
-        "apply the sessions.toml it was made from"
-    )
+    """The exact planned bodies of a ``plan --out`` file; a stale plan is refused, naming what
+    changed. API errors still point at TOML lines: the plan's inputs are unchanged, so its
+    templates are resolved again for their provenance."""
+    from rtconfig.applier import MintJob
+    from rtconfig.saved_plan import read_saved_plan, resolve_saved_plan
+
+    saved = read_saved_plan(file, os.environ)
+    if env is not None and env not in saved.envs:
+        shown = ", ".join(e or "(default)" for e in saved.envs)
+        raise UsageError(f"{file} was planned for {shown}, not {env!r}; make a plan for {env!r}")
+    planned = list(saved.templates)
+    if templates:
+        known = {t.name for t in planned}
+        unknown = [name for name in templates if name not in known]
+        if unknown:
+            raise UsageError(
+                f"{file} does not plan {', '.join(map(repr, unknown))}"
+                f" (it plans {', '.join(sorted(known))})"
+            )
+        planned = [t for t in planned if t.name in templates]
+    if locked:
+        _refuse_unlocked(str(saved.config_path), planned)
+    origins = {(r.name, r.env): r.origin_of for r in resolve_saved_plan(saved, os.environ)}
+    return [
+        MintJob(
+            template=t.name,
+            env=t.env,
+            endpoint=t.endpoint,
+            body=dict(t.body),
+            settings=t.settings,
+            locate=origins.get((t.name, t.env)),
+        )
+        for t in planned
+    ]
 
 
-# HOOK (--locked, planner issue): refuse to mint any template whose body differs from
-# ``<stem>.lock.json`` beside FILE (or that the lock file does not know), raising ConfigError
-# with one Diagnostic per offending template; return normally when every body matches.
 def _check_locked(file: str, resolved: Sequence[ResolvedTemplate]) -> None:
-    raise UsageError("--locked is not available in this version")
+    """``--locked``: refuse the run unless every body is the one ``<stem>.lock.json`` records."""
+    _refuse_unlocked(file, resolved)
+
+
+def _refuse_unlocked(file: str, templates: Sequence[Lockable]) -> None:
+    from rtconfig.lockfile import lock_path_for, read_lock
+    from rtconfig.planner import locked_mismatches
+
+    lock_path = lock_path_for(file)
+    problems = locked_mismatches(templates, read_lock(lock_path), lock_file=str(lock_path))
+    if problems:
+        raise ConfigError(
+            Diagnostic("error", f"--locked: {problem}; nothing was sent", file=file)
+            for problem in problems
+        )
 
 
 # ---------------------------------------------------------------------------------------------
