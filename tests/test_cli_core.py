@@ -108,7 +108,8 @@ def test_explain_text_shows_lines_and_overrides(layered: Path) -> None:
     """The text form names file:line for each origin and what the value overrode."""
     result = run("explain", str(layered), "support", "audio.output", "--env", "prod")
     assert result.exit_code == 0, result.output
-    assert f"audio.output.voice = \"marin\"\n    from template support ({layered}:13)" in result.stdout
+    expected = f'audio.output.voice = "marin"\n    from template support ({layered}:13)'
+    assert expected in result.stdout
     assert f'overrides "alloy" from template base ({layered}:8)' in result.stdout
     assert "instructions" not in result.stdout  # PATH narrows the output
 
