@@ -152,7 +152,7 @@ def emulate(port: int) -> None:
     click.echo(emulator.base_url)
     click.echo(
         f"rtconfig: emulating POST {emulator.base_url}/realtime/{{sessions,client_secrets,"
-        "transcription_sessions}} (tokens are emulated; any Bearer key is accepted)\n"
+        "transcription_sessions} (tokens are emulated; any Bearer key is accepted)\n"
         f"rtconfig: try: rtconfig apply sessions.toml --base-url {emulator.base_url}  "
         "(with any value in OPENAI_API_KEY); Ctrl-C stops",
         err=True,
