@@ -28,7 +28,8 @@ from typing import Any
 
 from rtconfig.endpoints import Endpoint, body_from_template, template_path, template_view
 from rtconfig.errors import ConfigError, Diagnostic, format_path
-from rtconfig.planner import leaves, same_value
+from rtconfig.planner import same_value
+from rtconfig.sources import iter_leaves
 
 __all__ = [
     "ImportedTemplate",
@@ -84,7 +85,7 @@ class ImportedTemplate:
 
     @property
     def nulls(self) -> tuple[str, ...]:
-        return tuple(format_path(p) for p, v in leaves(self.fields) if v is None)
+        return tuple(format_path(p) for p, v in iter_leaves(self.fields) if v is None)
 
 
 def template_name_from(filename: str) -> str:
@@ -271,7 +272,7 @@ def import_session(
     defaults = defaults_for(endpoint, fields)
     at_default = {
         path: value
-        for path, value in leaves(fields)
+        for path, value in iter_leaves(fields)
         if path in defaults and same_value(value, defaults[path])  # type: ignore[index]
     }
     kept = dict(copy.deepcopy(fields))
@@ -355,7 +356,7 @@ def to_toml(imported: ImportedTemplate, *, source: str | None = None) -> str:
 
     values = copy.deepcopy(imported.fields)
     nulls = imported.nulls
-    for path, value in list(leaves(values)):
+    for path, value in list(iter_leaves(values)):
         if value is None:
             _delete(values, path)
     table: dict[str, Any] = {"endpoint": imported.endpoint.value}

@@ -13,7 +13,7 @@ JSON without making any decision of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -23,6 +23,7 @@ from rtconfig.lockfile import Lock, LockEntry, env_label
 from rtconfig.origins import Origin
 from rtconfig.resolver import ResolvedTemplate
 from rtconfig.settings import Settings
+from rtconfig.sources import iter_leaves
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -34,7 +35,6 @@ __all__ = [
     "RemovedTemplate",
     "TemplatePlan",
     "diff_fields",
-    "leaves",
     "locked_mismatches",
     "make_plan",
     "same_value",
@@ -182,16 +182,6 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def leaves(view: Mapping[str, Any], prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
-    """Every leaf of a template-shaped table in order: scalars, nulls, arrays and empty tables."""
-    for key, value in view.items():
-        path = (*prefix, key)
-        if isinstance(value, dict) and value:
-            yield from leaves(value, path)
-        else:
-            yield path, value
-
-
 def diff_fields(
     before: Mapping[str, Any], after: Mapping[str, Any]
 ) -> tuple[tuple[Path, ChangeAction, Any, Any], ...]:
@@ -202,8 +192,8 @@ def diff_fields(
     (``turn_detection = null``) just before that value; ``before``'s own order does not matter
     (a lock file's keys are sorted).
     """
-    old = dict(leaves(before))
-    new = dict(leaves(after))
+    old = dict(iter_leaves(before))
+    new = dict(iter_leaves(after))
     order = list(new)
     ahead: dict[int, list[Path]] = {}
     behind: dict[int, list[Path]] = {}

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rtconfig.cli._common import env_option, handle_errors, main, print_diagnostics, set_option
+from rtconfig.cli._common import (
+    env_option,
+    handle_errors,
+    main,
+    print_diagnostics,
+    set_option,
+    templates_option,
+)
 from rtconfig.errors import ConfigError, Diagnostic, UsageError
 
 if TYPE_CHECKING:
@@ -43,14 +50,7 @@ PROGRESS_BAR_THRESHOLD = 20
 @main.command()
 @click.argument("file", metavar="FILE|PLAN", type=FILE)
 @env_option
-@click.option(
-    "-t",
-    "--template",
-    "templates",
-    multiple=True,
-    metavar="T",
-    help="Mint only this template (repeatable; default: every non-abstract template).",
-)
+@templates_option("Mint")
 @set_option
 @click.option("--base-url", metavar="URL", help="Send to this API base URL instead.")
 @click.option(

@@ -80,6 +80,18 @@ def env_option(func: F) -> F:
     )(func)
 
 
+def templates_option(verb: str) -> Callable[[F], F]:
+    """``-t/--template T`` (repeatable), shared by the commands that select templates."""
+    return click.option(
+        "-t",
+        "--template",
+        "templates",
+        multiple=True,
+        metavar="T",
+        help=f"{verb} only this template (repeatable; default: every non-abstract template).",
+    )
+
+
 def set_option(func: F) -> F:
     return click.option(
         "--set",

@@ -20,6 +20,7 @@ from rtconfig.cli._common import (
     main,
     print_diagnostics,
     set_option,
+    templates_option,
 )
 from rtconfig.config import ALL_ENVIRONMENTS, load
 from rtconfig.endpoints import Endpoint
@@ -43,14 +44,7 @@ def use_color(stream: IO[Any], environ: Mapping[str, str]) -> bool:
 @main.command()
 @click.argument("file", type=FILE)
 @env_option
-@click.option(
-    "-t",
-    "--template",
-    "templates",
-    multiple=True,
-    metavar="T",
-    help="Plan only this template (repeatable; default: every non-abstract template).",
-)
+@templates_option("Plan")
 @click.option(
     "--json",
     "as_json",
