@@ -3,7 +3,7 @@
 ::
 
     MintJob ──► Applier.mint / mint_all ──► MintResult (ok + token, or MintFailure)
-                   │  one shared httpx.Client, a thread pool of ``concurrency`` workers
+                   │  a thread pool of ``concurrency`` workers, one connection each
                    │  retries: connection errors, timeouts, 408, 409, 429, 5xx
                    └─► audit sink (mint.retrying / mint.succeeded / mint.failed, apply.*)
 
@@ -11,11 +11,12 @@ A failed mint is a *result*, never an exception: every selected template is atte
 caller decides what a failure means (the CLI exits 3; :meth:`MintResult.raise_for_error` raises
 :class:`~rtconfig.errors.MintError`). httpx's errors are translated here and nowhere else.
 
-Why threads and a sync client: httpx's ``AsyncClient`` pool loses most of its throughput past a
-couple of dozen requests in flight (encode/httpx#3215); a pool of threads sharing one sync
-``httpx.Client`` held the ideal rate at concurrency 32 in ``bench/mint_throughput.py``
-(figures in ``docs/performance.md``). :class:`AsyncApplier` offers the same engine to asyncio
-code without blocking its event loop.
+Why threads and sync connections: httpx's ``AsyncClient`` pool loses most of its throughput
+past a couple of dozen requests in flight (encode/httpx#3215); a pool of threads, each request
+lent a keep-alive connection of its own (:class:`_Connections`), spends half the CPU per mint of
+threads sharing one ``httpx.Client`` at concurrency 32 in ``bench/mint_throughput.py``
+(figures in ``docs/performance.md``). A caller's own ``httpx.Client`` is used as given.
+:class:`AsyncApplier` offers the same engine to asyncio code without blocking its event loop.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from rtconfig.origins import Origin
 from rtconfig.settings import Settings
 
 if TYPE_CHECKING:
+    import ssl
+
     from rtconfig.resolver import ResolvedTemplate
 
 __all__ = [
@@ -428,6 +431,8 @@ class Applier:
             raise ValueError("concurrency must be at least 1")
         self._client = client
         self._owns_client = client is None
+        # Our own connections, used directly on the hot path when the client is ours (_http).
+        self._direct: _Connections | None = None
         self._audit = audit
         self._environ: Mapping[str, str] = os.environ if environ is None else environ
         self._concurrency = concurrency
@@ -455,10 +460,13 @@ class Applier:
             self._closed = True
             executor, self._executor = self._executor, None
             client = self._client if self._owns_client else None
+            direct, self._direct = self._direct, None
             if self._owns_client:
                 self._client = None
         if executor is not None:
             executor.shutdown(wait=True)
+        if direct is not None:
+            direct.close()
         if client is not None:
             client.close()
 
@@ -549,19 +557,27 @@ class Applier:
                 self._executor = ThreadPoolExecutor(size, thread_name_prefix="rtconfig-mint")
             return self._executor
 
-    def _http(self, job: MintJob) -> httpx.Client:
+    def _http(self, job: MintJob) -> tuple[httpx.Client, _Connections | None]:
+        """The client, and the connections to use directly when the client is our own."""
         with self._lock:
             if self._client is None:
                 if self._closed:
                     raise RuntimeError("this Applier is closed")
                 size = self._concurrency or job.settings.concurrency
                 # verify stays True (httpx honours SSL_CERT_FILE / SSL_CERT_DIR); never redirect.
-                self._client = httpx.Client(
+                tls = httpx.create_ssl_context(verify=True, trust_env=True)
+                limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+                self._client = httpx.Client(  # no transport=: httpx would ignore env proxies
+                    verify=tls,
+                    limits=limits,
                     follow_redirects=False,
-                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
                     timeout=httpx.Timeout(job.settings.timeout_s),
                 )
-            return self._client
+                # The hot path skips the client unless an environment proxy is set (only the
+                # client's mounts apply those): see _Connections for why.
+                if self._owns_client and not _environment_proxied():
+                    self._direct = _Connections(size, tls)
+            return self._client, self._direct
 
     def _preflight(self, job: MintJob) -> tuple[str | None, MintFailure | None]:
         refusal = check_base_url(job.settings.base_url)
@@ -598,7 +614,7 @@ class Applier:
         max_retries = policy.max_retries
         if max_retries is None:
             max_retries = job.settings.max_retries
-        client = self._http(job)
+        client, direct = self._http(job)
         content = json.dumps(job.body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = self._headers(job, key)
         sha = job.body_sha256 if self._audit is not None else None  # once per mint, not per record
@@ -608,7 +624,7 @@ class Applier:
         while True:
             attempt += 1
             remaining = deadline - clock.monotonic()
-            outcome = self._attempt(client, job, key, content, headers, remaining)
+            outcome = self._attempt(client, direct, job, key, content, headers, remaining)
             if outcome.result is not None:
                 result = _with_meta(outcome.result, attempt, outcome)
                 self._emit_succeeded(job, result, outcome, sha)
@@ -646,6 +662,7 @@ class Applier:
     def _attempt(
         self,
         client: httpx.Client,
+        direct: _Connections | None,
         job: MintJob,
         key: str,
         content: bytes,
@@ -657,10 +674,13 @@ class Applier:
         timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
         t0 = clock.monotonic()
         try:
-            request = client.build_request(
-                "POST", job.url, content=content, headers=headers, timeout=timeout
-            )
-            response = client.send(request, follow_redirects=False)
+            if direct is not None:
+                response = direct.post(job.url, content, headers, timeout)
+            else:
+                request = client.build_request(
+                    "POST", job.url, content=content, headers=headers, timeout=timeout
+                )
+                response = client.send(request, follow_redirects=False)
         except httpx.TimeoutException as exc:
             return _Outcome(
                 latency_ms=_ms(clock.monotonic() - t0),
@@ -821,6 +841,86 @@ class AsyncApplier:
 
     def close(self) -> None:
         self._applier.close()
+
+
+def _environment_proxied() -> bool:
+    """Whether httpx's client would route requests through a proxy from the environment."""
+    from urllib.request import getproxies  # what httpx itself consults (trust_env)
+
+    proxies = getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+class _Connections:
+    """Up to ``size`` single-connection httpx transports, one lent to each request in flight.
+
+    Why not one ``httpx.Client`` (or transport) with ``size`` connections: at 32 requests in
+    flight, ``Client.send`` and httpcore's shared pool (which rescans every connection and
+    every waiting request under one lock, twice per request) cost about as much CPU as the
+    HTTP exchange itself; a pool of one connection per request in flight, lent out whole, does
+    neither, and halves the applier's CPU per mint (``bench/mint_throughput.py``). Requests are
+    sent as ``Client.send`` would for a client without base URL, auth, cookies, hooks or
+    redirects, which ours is. The most recently returned connection is lent first, so a lightly
+    loaded process keeps few connections warm.
+    """
+
+    def __init__(self, size: int, tls: ssl.SSLContext) -> None:
+        self._tls = tls  # one context for all: loading the CA bundle costs ~20 ms each time
+        self._free = threading.Semaphore(size)
+        self._idle: list[httpx.HTTPTransport] = []  # list.append/pop are atomic
+        self._every: list[httpx.HTTPTransport] = []
+        self._lock = threading.Lock()
+        self._urls: dict[str, httpx.URL] = {}  # parsing a URL costs more than sending a header
+
+    def post(
+        self, url: str, content: bytes, headers: dict[str, str], timeout: httpx.Timeout
+    ) -> httpx.Response:
+        """POST on a connection of our own; the body is read before returning."""
+        if not self._free.acquire(timeout=timeout.pool):
+            raise httpx.PoolTimeout("no connection became free in time")
+        try:
+            try:
+                transport = self._idle.pop()
+            except IndexError:  # every connection made so far is busy: make another
+                transport = self._new()
+            try:
+                parsed = self._urls.get(url)
+                if parsed is None:
+                    if len(self._urls) >= 64:
+                        self._urls.clear()
+                    parsed = self._urls[url] = httpx.URL(url)
+                request = httpx.Request(
+                    "POST",
+                    parsed,
+                    content=content,
+                    headers=headers,
+                    extensions={"timeout": timeout.as_dict()},
+                )
+                response = transport.handle_request(request)
+                response.request = request
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                return response
+            finally:
+                self._idle.append(transport)
+        finally:
+            self._free.release()
+
+    def _new(self) -> httpx.HTTPTransport:
+        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        transport = httpx.HTTPTransport(verify=self._tls, limits=one)
+        with self._lock:
+            self._every.append(transport)
+        return transport
+
+    def close(self) -> None:
+        with self._lock:
+            every, self._every = self._every, []
+        self._idle.clear()
+        for transport in every:
+            transport.close()
 
 
 # ---------------------------------------------------------------------------------------------
