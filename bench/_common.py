@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -64,3 +65,23 @@ def generate_config(templates: int, depth: int = 8, environments: int = 3) -> st
             lines.append(f'tracing = {{ workflow_name = "wf-{env}" }}')
             lines.append("")
     return "\n".join(lines)
+
+
+def machine_description() -> str:
+    """CPU count and model, Python version and the load average now (the machine is shared)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        load = "n/a"
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}, load average {load}"
+    )

@@ -1,23 +1,34 @@
 #!/usr/bin/env python3
-"""Mint throughput: rtconfig's applier against raw httpx, on a loopback server, same run.
+"""Mint throughput: rtconfig against raw httpx and the official openai SDK, same run.
 
-    .venv/bin/python bench/mint_throughput.py                      # 2000 mints, c=32, 0 and 50 ms
-    .venv/bin/python bench/mint_throughput.py --n 200 --runs 1     # smoke size
+    .venv/bin/pip install -e '.[bench]'                           # the openai SDK, once
+    .venv/bin/python bench/mint_throughput.py                     # 2000 mints, c=32, 0 and 50 ms
+    .venv/bin/python bench/mint_throughput.py --n 60 --runs 1 --latencies 0   # smoke size
 
 A raw-asyncio HTTP/1.1 server (no framework, its own process) answers POST
-/v1/realtime/client_secrets with a GA client secret after ``--latencies`` ms. Every measured
-run is a fresh Python process (no warm caches, no shared pool) that mints ``--n`` sessions with
-``--concurrency`` in flight; each figure is the median of ``--runs`` runs. Modes:
+/v1/realtime/client_secrets, /v1/realtime/sessions and /v1/realtime/transcription_sessions
+with a session and a client secret after ``--latencies`` ms. Every measured run is a fresh
+process that mints ``--n`` sessions with ``--concurrency`` in flight; each figure is the median
+of ``--runs`` runs, modes interleaved round by round so that drift on the machine hits them all
+alike. Modes:
 
-  raw-async        httpx.AsyncClient, default limits, asyncio.Semaphore(c)   <- the baseline
-  raw-async-tuned  httpx.AsyncClient, Limits(max_connections=c, max_keepalive_connections=c)
-  raw-threads      one sync httpx.Client shared by a pool of c threads
-  rtconfig         rtconfig.applier.Applier.mint_all (threads + sync client), audit log ON
-  rtconfig-async   rtconfig.applier.AsyncApplier.mint_all (same engine), audit log ON
+  raw-async          httpx.AsyncClient, default limits, asyncio.Semaphore(c)
+  raw-threads        one sync httpx.Client (limits c) shared by c threads  <- CPU baseline
+  rtconfig           rtconfig.applier.Applier.mint_all, audit log ON
+  rtconfig-async     rtconfig.applier.AsyncApplier.mint_all, audit log ON
+  rtconfig-cli       `rtconfig apply` on a generated n-template file, audit log ON: the whole
+                     process (start, load, resolve, mint, print); "mint phase" = the audit
+                     log's apply.finished duration
+  openai-async       AsyncOpenAI().realtime.client_secrets.create, asyncio.Semaphore(c)
+  openai-threads     OpenAI().realtime.client_secrets.create from c threads
+  openai-beta-async  AsyncOpenAI().beta.realtime.sessions.create, asyncio.Semaphore(c)
 
-Ratios are against raw-async measured in the same invocation; "ideal" is c / latency. Client
-CPU per mint is the child process's user+system CPU divided by n (the server's is excluded).
-Timings are reported, never asserted: this is a script, not a test.
+Rates are mints per second from the first request to the last answer (the client object built
+inside the timed region, interpreter start and imports outside it), except rtconfig-cli's
+end-to-end rate. Client CPU per mint is the measured process's user+system CPU divided by n
+(the server's is excluded). The "ceiling" line is a bare asyncio client (no HTTP library),
+showing what the server and the machine allow. The openai modes are skipped, saying so, when
+the SDK is not installed or lacks the API. Timings are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
+import resource
 import socket
 import statistics
 import subprocess
@@ -36,8 +47,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PYTHON, machine_description
+
 HERE = Path(__file__).resolve()
-MODES = ("raw-async", "raw-async-tuned", "raw-threads", "rtconfig", "rtconfig-async")
+
+MODES = (
+    "raw-async",
+    "raw-threads",
+    "rtconfig",
+    "rtconfig-async",
+    "rtconfig-cli",
+    "openai-async",
+    "openai-threads",
+    "openai-beta-async",
+)
+SDK_MODES = ("openai-async", "openai-threads", "openai-beta-async")
 BODY = {
     "expires_after": {"anchor": "created_at", "seconds": 600},
     "session": {
@@ -47,27 +72,37 @@ BODY = {
         "audio": {"output": {"voice": "marin"}},
     },
 }
+BETA_BODY = {"model": "gpt-realtime", "instructions": "You are a friendly assistant."}
 KEY = "sk-bench-not-a-real-key-0000000000"
 
 
 # -- the server --------------------------------------------------------------------------------
 
 
+def _answer(path: bytes, counter: int) -> dict[str, Any]:
+    token = f"ek_bench_{counter:012d}"
+    session = {"id": f"sess_{counter:012d}", "object": "realtime.session", "model": "gpt-realtime"}
+    if path.endswith(b"/client_secrets"):
+        return {
+            "value": token,
+            "expires_at": 1_900_000_000,
+            "session": {**session, "type": "realtime"},
+        }
+    secret = {"value": token, "expires_at": 1_900_000_000}
+    if path.endswith(b"/transcription_sessions"):
+        return {"object": "realtime.transcription_session", "client_secret": secret}
+    return {**session, "client_secret": secret}
+
+
 def serve(port: int, latency_ms: float, ready: int) -> None:
-    """Answer every request with a GA client secret after ``latency_ms``."""
+    """Answer every request after ``latency_ms``, as OpenAI's three minting endpoints do."""
     delay = latency_ms / 1000.0
     counter = 0
 
-    def response() -> bytes:
+    def response(path: bytes) -> bytes:
         nonlocal counter
         counter += 1
-        body = json.dumps(
-            {
-                "value": f"ek_bench_{counter:012d}",
-                "expires_at": 1_900_000_000,
-                "session": {"id": f"sess_{counter:012d}", "object": "realtime.session"},
-            }
-        ).encode()
+        body = json.dumps(_answer(path, counter)).encode()
         head = (
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
             f"x-request-id: req_{counter}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -78,15 +113,17 @@ def serve(port: int, latency_ms: float, ready: int) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.split(b"\r\n")
+                path = lines[0].split(b" ")[1].split(b"?")[0] if b" " in lines[0] else b"/"
                 length = 0
-                for line in head.split(b"\r\n"):
+                for line in lines:
                     if line[:15].lower() == b"content-length:":
                         length = int(line[15:])
                 if length:
                     await reader.readexactly(length)
                 if delay:
                     await asyncio.sleep(delay)
-                writer.write(response())
+                writer.write(response(path))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -108,35 +145,65 @@ def start_server(latency_ms: float) -> tuple[subprocess.Popen[bytes], int]:
         port = probe.getsockname()[1]
     read, write = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE), "--serve", str(port), str(latency_ms), str(write)],
-        pass_fds=(write,),
+        [PYTHON, str(HERE), "--serve", str(port), str(latency_ms), str(write)], pass_fds=(write,)
     )
     os.close(write)
-    assert os.read(read, 2) == b"ok", "server did not start"
+    ok = os.read(read, 2) == b"ok"
     os.close(read)
+    if not ok:
+        proc.kill()
+        raise SystemExit("the loopback server did not start")
     return proc, port
 
 
 # -- one measured run (in a fresh process) -----------------------------------------------------
 
 
+def _ceiling(port: int, n: int, concurrency: int) -> int:
+    """A bare asyncio client: keep-alive connections, bytes in and out, no HTTP library."""
+    content = json.dumps(BODY).encode()
+    request = (
+        f"POST /v1/realtime/client_secrets HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {KEY}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(content)}\r\n\r\n"
+    ).encode() + content
+    left = [n]
+
+    async def worker() -> int:
+        ok = 0
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while left[0] > 0:
+            left[0] -= 1
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            ok += bool(json.loads(await reader.readexactly(length))["value"])
+        writer.close()
+        return ok
+
+    async def run() -> int:
+        return sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
+
+    return asyncio.run(run())
+
+
 def child(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
+    """Mint ``n`` sessions in this (fresh) process; the rate and CPU of the timed region."""
     base_url = f"http://127.0.0.1:{port}/v1"
     url = f"{base_url}/realtime/client_secrets"
     headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
     content = json.dumps(BODY, separators=(",", ":")).encode()
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    ok = 0
-    if mode in ("raw-async", "raw-async-tuned"):
+    runner: Any
+    if mode == "ceiling":
+
+        def runner() -> int:
+            return _ceiling(port, n, concurrency)
+
+    elif mode == "raw-async":
         import httpx
 
         async def run_async() -> int:
-            kwargs: dict[str, Any] = {}
-            if mode == "raw-async-tuned":
-                kwargs["limits"] = httpx.Limits(
-                    max_connections=concurrency, max_keepalive_connections=concurrency
-                )
-            async with httpx.AsyncClient(**kwargs) as client:
+            async with httpx.AsyncClient() as client:
                 semaphore = asyncio.Semaphore(concurrency)
 
                 async def one() -> int:
@@ -146,75 +213,173 @@ def child(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
 
                 return sum(await asyncio.gather(*(one() for _ in range(n))))
 
-        cpu0, t0 = time.process_time(), time.perf_counter()
-        ok = asyncio.run(run_async())
+        def runner() -> int:
+            return asyncio.run(run_async())
+
     elif mode == "raw-threads":
         from concurrent.futures import ThreadPoolExecutor
 
         import httpx
 
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        with httpx.Client(limits=limits) as client:
+        def runner() -> int:
+            limits = httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            )
+            with httpx.Client(limits=limits) as client:
 
-            def one(_: int) -> int:
-                response = client.post(url, content=content, headers=headers)
-                return 1 if response.json().get("value") else 0
+                def one(_: int) -> int:
+                    response = client.post(url, content=content, headers=headers)
+                    return 1 if response.json().get("value") else 0
 
-            cpu0, t0 = time.process_time(), time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                ok = sum(pool.map(one, range(n)))
+                with ThreadPoolExecutor(concurrency) as pool:
+                    return sum(pool.map(one, range(n)))
+
     elif mode in ("rtconfig", "rtconfig-async"):
         from rtconfig.applier import Applier, AsyncApplier, MintJob
         from rtconfig.audit import AuditLog
         from rtconfig.endpoints import Endpoint
         from rtconfig.settings import Settings
 
-        settings = Settings(
-            endpoint=Endpoint.CLIENT_SECRETS, base_url=base_url, concurrency=concurrency
-        )
+        settings = Settings(endpoint=Endpoint.CLIENT_SECRETS, base_url=base_url)
         jobs = [MintJob(f"t{i}", None, Endpoint.CLIENT_SECRETS, BODY, settings) for i in range(n)]
-        environ = {"OPENAI_API_KEY": KEY}
-        with (
-            tempfile.TemporaryDirectory() as tmp,
-            AuditLog(Path(tmp) / "audit.jsonl", environ=environ) as audit,
-        ):
-            cpu0, t0 = time.process_time(), time.perf_counter()
-            if mode == "rtconfig":
-                with Applier(audit=audit, environ=environ, concurrency=concurrency) as ap:
-                    results = ap.mint_all(jobs)
-            else:
+        environ = {"OPENAI_API_KEY": KEY, "RTCONFIG_ACTOR": "bench"}
+        tmp = tempfile.mkdtemp()
 
-                async def run_rtconfig_async() -> list[Any]:
-                    async with AsyncApplier(
-                        audit=audit, environ=environ, concurrency=concurrency
-                    ) as ap:
-                        return await ap.mint_all(jobs)
+        def runner() -> int:
+            with AuditLog(Path(tmp) / "audit.jsonl", environ=environ) as audit:
+                if mode == "rtconfig":
+                    with Applier(audit=audit, environ=environ, concurrency=concurrency) as ap:
+                        results = ap.mint_all(jobs)
+                else:
 
-                results = asyncio.run(run_rtconfig_async())
-            ok = sum(1 for r in results if r.ok)
+                    async def run_rtconfig_async() -> list[Any]:
+                        async with AsyncApplier(
+                            audit=audit, environ=environ, concurrency=concurrency
+                        ) as ap:
+                            return await ap.mint_all(jobs)
+
+                    results = asyncio.run(run_rtconfig_async())
+            return sum(1 for r in results if r.ok)
+
+    elif mode in SDK_MODES:
+        try:
+            import openai
+        except ImportError:
+            return {"mode": mode, "skipped": "openai is not installed (pip install -e '.[bench]')"}
+        version = openai.__version__
+        probe = openai.OpenAI(api_key=KEY, base_url=base_url)
+        if mode == "openai-beta-async":
+            beta_realtime = getattr(probe.beta, "realtime", None)
+            if beta_realtime is None or not hasattr(beta_realtime, "sessions"):
+                return {
+                    "mode": mode,
+                    "skipped": f"openai {version} has no client.beta.realtime.sessions",
+                }
+        elif not hasattr(getattr(probe, "realtime", None), "client_secrets"):
+            return {"mode": mode, "skipped": f"openai {version} has no realtime.client_secrets"}
+        probe.close()
+
+        if mode == "openai-threads":
+            from concurrent.futures import ThreadPoolExecutor
+
+            def runner() -> int:
+                with openai.OpenAI(api_key=KEY, base_url=base_url) as client:
+
+                    def one(_: int) -> int:
+                        secret = client.realtime.client_secrets.create(**BODY)
+                        return 1 if secret.value else 0
+
+                    with ThreadPoolExecutor(concurrency) as pool:
+                        return sum(pool.map(one, range(n)))
+
+        else:
+
+            async def run_sdk() -> int:
+                async with openai.AsyncOpenAI(api_key=KEY, base_url=base_url) as client:
+                    semaphore = asyncio.Semaphore(concurrency)
+
+                    async def one() -> int:
+                        async with semaphore:
+                            if mode == "openai-beta-async":
+                                created = await client.beta.realtime.sessions.create(**BETA_BODY)
+                                return 1 if created.client_secret.value else 0
+                            secret = await client.realtime.client_secrets.create(**BODY)
+                            return 1 if secret.value else 0
+
+                    return sum(await asyncio.gather(*(one() for _ in range(n))))
+
+            def runner() -> int:
+                return asyncio.run(run_sdk())
+
     else:
         raise SystemExit(f"unknown mode {mode}")
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    ok = runner()
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     return {"mode": mode, "ok": ok, "rate": n / elapsed, "cpu_ms_per_mint": cpu * 1000.0 / n}
 
 
+def measure_cli(port: int, n: int, concurrency: int, config: Path) -> dict[str, Any]:
+    """``rtconfig apply`` on ``config`` (n templates) as its own process, audit log on."""
+    from rtconfig.audit import read_audit_log
+
+    rtconfig = str(Path(PYTHON).parent / "rtconfig")
+    with tempfile.TemporaryDirectory() as tmp:
+        audit = Path(tmp) / "audit.jsonl"
+        argv = [rtconfig, "apply", str(config), "--base-url", f"http://127.0.0.1:{port}/v1"]
+        argv += ["--concurrency", str(concurrency), "--audit-log", str(audit)]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RTCONFIG")}
+        env |= {"OPENAI_API_KEY": KEY, "RTCONFIG_ACTOR": "bench"}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, env=env, check=False)
+        elapsed = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            raise SystemExit(f"rtconfig apply exited {proc.returncode}: {proc.stderr[-2000:]!r}")
+        ok = sum(1 for r in json.loads(proc.stdout)["results"] if r["ok"])
+        finished = [r for r in read_audit_log(audit) if r["event"] == "apply.finished"][-1]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "mode": "rtconfig-cli",
+        "ok": ok,
+        "rate": n / elapsed,
+        "mint_phase_rate": n / (finished["duration_ms"] / 1000.0),
+        "cpu_ms_per_mint": cpu * 1000.0 / n,
+    }
+
+
 # -- the driver ----------------------------------------------------------------------------------
 
 
-def measure(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
+def measure(mode: str, port: int, n: int, concurrency: int, config: Path) -> dict[str, Any]:
+    if mode == "rtconfig-cli":
+        return measure_cli(port, n, concurrency, config)
     out = subprocess.run(
-        [sys.executable, str(HERE), "--child", mode, str(port), str(n), str(concurrency)],
+        [PYTHON, str(HERE), "--child", mode, str(port), str(n), str(concurrency)],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         cwd=HERE.parent.parent,
     )
+    if out.returncode != 0:
+        raise SystemExit(f"{mode} failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def _median(runs: list[dict[str, Any]], key: str) -> float | None:
+    values = [run[key] for run in runs if key in run]
+    return statistics.median(values) if values else None
+
+
+def _verdict(value: float, target: float, *, at_most: bool = False) -> str:
+    met = value <= target if at_most else value >= target
+    return "met" if met else "MISSED"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="mints per run (default 2000)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latencies", default="0,50", help="server latencies in ms")
@@ -223,52 +388,115 @@ def main() -> None:
     parser.add_argument("--json", dest="json_out", help="also write the figures here")
     args = parser.parse_args()
     modes = [m for m in args.modes.split(",") if m]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        parser.error(f"unknown modes {unknown}; known: {', '.join(MODES)}")
     report: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
-        "python": platform.python_version(),
+        "machine": machine_description(),
+        "command": " ".join(["python", "bench/mint_throughput.py", *sys.argv[1:]]),
         "n": args.n,
         "concurrency": args.concurrency,
         "runs": args.runs,
         "latencies": {},
     }
     print(f"# mint throughput: n={args.n}, concurrency={args.concurrency}, runs={args.runs}")
-    print(f"# {report['machine']}, Python {report['python']}")
-    for latency in (float(x) for x in args.latencies.split(",")):
-        server, port = start_server(latency)
-        try:
-            samples: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
-            for _ in range(args.runs):  # interleave modes so drift hits them all alike
-                for mode in modes:
-                    sample = measure(mode, port, args.n, args.concurrency)
-                    if sample["ok"] != args.n:
-                        raise SystemExit(f"{mode}: only {sample['ok']}/{args.n} minted")
-                    samples[mode].append(sample)
-        finally:
-            server.terminate()
-            server.wait()
-        ideal = args.concurrency / (latency / 1000.0) if latency else None
-        medians = {
-            mode: {
-                "rate": statistics.median(s["rate"] for s in runs),
-                "cpu_ms_per_mint": statistics.median(s["cpu_ms_per_mint"] for s in runs),
-            }
-            for mode, runs in samples.items()
-        }
-        base = medians.get("raw-async", next(iter(medians.values())))
-        print(f"\n## server latency {latency:g} ms" + (f" (ideal {ideal:.0f}/s)" if ideal else ""))
-        print(f"{'mode':<16} {'mints/s':>9} {'x raw-async':>11} {'% ideal':>8} {'CPU ms/mint':>12}")
-        for mode, figures in medians.items():
-            figures["vs_raw_async"] = figures["rate"] / base["rate"]
-            figures["vs_ideal"] = figures["rate"] / ideal if ideal else None
-            pct = f"{100 * figures['vs_ideal']:.0f}%" if ideal else "-"
-            print(
-                f"{mode:<16} {figures['rate']:>9.0f} {figures['vs_raw_async']:>10.2f}x "
-                f"{pct:>8} {figures['cpu_ms_per_mint']:>12.2f}"
-            )
-        report["latencies"][f"{latency:g}"] = {"ideal": ideal, "modes": medians}
+    print(f"# {report['machine']}")
+    c = args.concurrency
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "sessions.toml"
+        if "rtconfig-cli" in modes:
+            from _common import generate_config
+
+            config.write_text(generate_config(args.n, environments=0))
+        for latency in (float(x) for x in args.latencies.split(",")):
+            server, port = start_server(latency)
+            try:
+                samples: dict[str, list[dict[str, Any]]] = {m: [] for m in ["ceiling", *modes]}
+                for _ in range(args.runs):
+                    for mode in samples:
+                        sample = measure(mode, port, args.n, c, config)
+                        if "skipped" not in sample and sample["ok"] != args.n:
+                            raise SystemExit(f"{mode}: only {sample['ok']}/{args.n} minted")
+                        samples[mode].append(sample)
+            finally:
+                server.terminate()
+                server.wait()
+            report["latencies"][f"{latency:g}"] = _report_latency(latency, c, samples)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n")
+
+
+def _report_latency(
+    latency: float, concurrency: int, samples: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    ideal = concurrency / (latency / 1000.0) if latency else None
+    figures: dict[str, dict[str, Any]] = {}
+    for mode, runs in samples.items():
+        if runs and "skipped" in runs[0]:
+            figures[mode] = {"skipped": runs[0]["skipped"]}
+            continue
+        figures[mode] = {
+            "rate": _median(runs, "rate"),
+            "cpu_ms_per_mint": _median(runs, "cpu_ms_per_mint"),
+            "rates": [round(run["rate"], 1) for run in runs],
+        }
+        if mode == "rtconfig-cli":
+            figures[mode]["mint_phase_rate"] = _median(runs, "mint_phase_rate")
+    title = f"\n## server latency {latency:g} ms"
+    print(title + (f" (ideal {concurrency} / {latency:g} ms = {ideal:.0f}/s)" if ideal else ""))
+    print(f"{'mode':<18} {'mints/s':>8} {'% ideal':>8} {'CPU ms/mint':>12}   runs (mints/s)")
+    for mode, fig in figures.items():
+        if "skipped" in fig:
+            print(f"{mode:<18} skipped: {fig['skipped']}")
+            continue
+        pct = f"{100 * fig['rate'] / ideal:.0f}%" if ideal else "-"
+        runs_text = " ".join(f"{r:.0f}" for r in fig["rates"])
+        extra = ""
+        if "mint_phase_rate" in fig:
+            extra = f"   (end to end; mint phase {fig['mint_phase_rate']:.0f}/s)"
+        print(
+            f"{mode:<18} {fig['rate']:>8.0f} {pct:>8} {fig['cpu_ms_per_mint']:>12.2f}   "
+            f"{runs_text}{extra}"
+        )
+    sdk = {m: figures[m]["rate"] for m in SDK_MODES if "rate" in figures.get(m, {})}
+    targets: list[dict[str, Any]] = []
+    ours = figures.get("rtconfig", {})
+    if "rate" in ours:
+        if ideal:
+            share = ours["rate"] / ideal
+            targets.append({"what": "rtconfig / ideal rate", "value": share, "target": 0.9})
+        if sdk:
+            best = max(sdk, key=sdk.__getitem__)
+            targets.append(
+                {"what": f"rtconfig / {best} rate", "value": ours["rate"] / sdk[best], "target": 2}
+            )
+        raw = figures.get("raw-threads", {})
+        if not ideal and "cpu_ms_per_mint" in raw:
+            targets.append(
+                {
+                    "what": "rtconfig / raw-threads CPU per mint",
+                    "value": ours["cpu_ms_per_mint"] / raw["cpu_ms_per_mint"],
+                    "target": 1.2,
+                    "at_most": True,
+                }
+            )
+    for other in ("rtconfig-async", "rtconfig-cli"):
+        fig = figures.get(other, {})
+        if "rate" in fig and sdk:
+            best = max(sdk, key=sdk.__getitem__)
+            rate = fig.get("mint_phase_rate", fig["rate"])
+            label = f"{other}{' mint phase' if other == 'rtconfig-cli' else ''} / {best} rate"
+            targets.append({"what": label, "value": rate / sdk[best], "target": 2})
+    for target in targets:
+        at_most = target.get("at_most", False)
+        sign = "<=" if at_most else ">="
+        target["met"] = _verdict(target["value"], target["target"], at_most=at_most) == "met"
+        print(
+            f"ratio: {target['what']} at {latency:g} ms = {target['value']:.2f} "
+            f"(target {sign} {target['target']:g}: {'met' if target['met'] else 'MISSED'})"
+        )
+    return {"ideal": ideal, "modes": figures, "targets": targets}
 
 
 if __name__ == "__main__":
