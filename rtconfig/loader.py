@@ -117,7 +117,7 @@ _TOKEN = re.compile(
     | (?P<mlliteral>'''.*?''''{0,2})
     | (?P<basic>"(?:[^"\\\n]|\\.)*")
     | (?P<literal>'[^'\n]*')
-    | (?P<punct>\[\[|\]\]|[\[\]{}=,.])
+    | (?P<punct>[\[\]{}=,.])
     | (?P<bare>[^\s\[\]{}=,.\#"']+(?:\.(?=\d)[^\s\[\]{}=,\#"']*)*)
     """,
     re.VERBOSE | re.DOTALL,
@@ -171,6 +171,8 @@ class _Scanner:
         parts: list[str] = []
         while True:
             kind, token, _ = self.take()
+            if kind == "eof":
+                return parts
             if kind in ("basic", "literal"):
                 parts.append(_unquote(kind, token))
             else:
@@ -197,10 +199,13 @@ class _Scanner:
             kind, token, offset = self.peek()
             if kind == "eof":
                 return self.positions
-            if token == "[[":
-                self.i += 1
+            # `[[` opens an array-of-tables header only here, at the start of a line: inside a
+            # value (`x = [[1]]`) it is two arrays, so the tokens are single brackets.
+            following = self.tokens[self.i + 1 : self.i + 2]
+            if token == "[" and following == [("punct", "[", offset + 1)]:
+                self.i += 2
                 parts = self.key()
-                self.i += 1  # ]]
+                self.i += 2  # ]]
                 parent = self.expand(parts[:-1])
                 array = (*parent, parts[-1])
                 index = self.aot_last.get(array, -1) + 1
@@ -232,9 +237,9 @@ class _Scanner:
     def value(self, path: KeyPath) -> None:
         kind, token, _ = self.take()
         if token == "{":
-            while self.peek()[1] != "}":
+            while self.peek()[1] != "}" and self.peek()[0] != "eof":
                 self.skip_newlines()
-                if self.peek()[1] == "}":
+                if self.peek()[1] == "}" or self.peek()[0] == "eof":
                     break
                 self.key_value(path)
                 self.skip_newlines()
@@ -245,7 +250,7 @@ class _Scanner:
             index = 0
             while True:
                 self.skip_newlines()
-                if self.peek()[1] == "]":
+                if self.peek()[1] == "]" or self.peek()[0] == "eof":
                     self.i += 1
                     return
                 self.record((*path, index), self.peek()[2])
@@ -263,4 +268,10 @@ class _Scanner:
 
 
 def _index_positions(text: str) -> dict[KeyPath, tuple[int, int]]:
-    return _Scanner(text).run()
+    scanner = _Scanner(text)
+    try:
+        return scanner.run()
+    except RecursionError:
+        # Asked for from deep in the stack about a value nested nearly as deep as tomllib
+        # allows: keys after it lose their line (diagnostics keep their message), nothing fails.
+        return scanner.positions
