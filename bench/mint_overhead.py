@@ -17,7 +17,9 @@ server latency by default, so that the client's own cost is what shows), timing 
 
 Modes run in one process, interleaved in blocks of 50 calls after a warm-up, so that they see
 the same machine. Reported: p50 and p99 of the per-call latency of each, and rtconfig's added
-latency over raw httpx at p50 and p99. Timings are printed, never asserted.
+latency over raw httpx at p50 and p99. ``--profile`` then runs cProfile over ``--n`` more
+``rtconfig`` mints and prints where the CPU goes, by package. Timings are printed, never
+asserted.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="timed mints per mode")
     parser.add_argument("--latency", type=float, default=0.0, help="server latency in ms")
+    parser.add_argument("--profile", action="store_true", help="cProfile the rtconfig mode")
     args = parser.parse_args()
 
     import httpx
@@ -105,6 +108,8 @@ def main() -> None:
                         t0 = time.perf_counter()
                         call()
                         samples[mode].append((time.perf_counter() - t0) * 1000.0)
+            if args.profile:
+                profile = _profile(calls["rtconfig"], args.n)
             for applier in appliers.values():
                 applier.close()
             audit.close()
@@ -130,6 +135,37 @@ def main() -> None:
             f"p50 {p50 - base50:+.3f} ms ({p50 / base50:.2f}x), "
             f"p99 {p99 - base99:+.3f} ms ({p99 / base99:.2f}x)"
         )
+    if args.profile:
+        print(f"where rtconfig's CPU goes (cProfile, own time by package, {args.n} mints):")
+        for name, share in profile:
+            print(f"  {100 * share:5.1f}%  {name}")
+
+
+def _profile(call: Callable[[], Any], n: int) -> list[tuple[str, float]]:
+    """Own time per package (httpx, httpcore, h11, rtconfig.audit, …) over ``n`` calls."""
+    import cProfile
+    import pstats
+    from collections import Counter
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n):
+        call()
+    profiler.disable()
+    totals: Counter[str] = Counter()
+    stats: Any = pstats.Stats(profiler).stats
+    for (filename, _, function), (_, _, own, _, _) in stats.items():
+        if "site-packages/" in filename:
+            name = filename.split("site-packages/")[1].split("/")[0]
+        elif "/rtconfig/" in filename:
+            name = "rtconfig." + filename.rsplit("/", 1)[1].removesuffix(".py")
+        elif filename == "~":  # C functions: socket.send, json's encoder, …
+            name = function.strip("<>").replace("built-in method ", "")
+        else:
+            name = "stdlib " + filename.rsplit("/", 1)[-1].removesuffix(".py")
+        totals[name] += own
+    whole = sum(totals.values())
+    return [(name, own / whole) for name, own in totals.most_common(14)]
 
 
 if __name__ == "__main__":
