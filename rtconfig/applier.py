@@ -934,7 +934,7 @@ def _classify(job: MintJob, key: str, response: httpx.Response, latency_ms: floa
     if 200 <= status < 300:
         try:
             data = response.json()
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # deep JSON: unreadable too
             return _Outcome(
                 latency_ms=latency_ms,
                 status=status,
@@ -1016,7 +1016,7 @@ def _api_error(job: MintJob, key: str, response: httpx.Response) -> MintFailure:
     error: Any = None
     try:
         payload = response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         payload = None
     if isinstance(payload, dict):
         error = payload.get("error")

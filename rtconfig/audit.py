@@ -494,7 +494,7 @@ def read_audit_log(path: str | os.PathLike[str], *, strict: bool = False) -> lis
             continue
         try:
             record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             record = None
         if isinstance(record, dict):
             records.append(record)

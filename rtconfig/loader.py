@@ -12,6 +12,7 @@ would be a second authority on what TOML means.
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -20,12 +21,24 @@ from typing import Any
 
 from rtconfig.errors import ConfigError
 
-__all__ = ["Document", "KeyPath", "parse_document", "read_document"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NESTING_DEPTH",
+    "Document",
+    "KeyPath",
+    "deeper_than",
+    "parse_document",
+    "read_document",
+]
 
 KeyPath = tuple[str | int, ...]
 
 # Hard limit on what rtconfig will read: a sessions.toml is hand-written configuration.
 MAX_FILE_BYTES = 16 * 1024 * 1024
+# How deeply tables and arrays may nest, in the file and in RTCONFIG__/--set values. Real files
+# nest a handful of levels (a tool's JSON Schema a few dozen); the limit keeps every recursive
+# walk after loading far from Python's recursion limit, wherever the caller's stack stands.
+MAX_NESTING_DEPTH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +78,10 @@ def read_document(path: str | Path, display: str | None = None) -> Document:
     """Read and parse a TOML file; errors become a :class:`ConfigError` at ``file:line:col``."""
     file = display if display is not None else str(path)
     try:
-        raw = Path(path).read_bytes()
+        # Read at most one byte past the limit: /dev/zero or a huge file must not fill memory.
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+            size = os.fstat(handle.fileno()).st_size
     except FileNotFoundError:
         raise ConfigError.single("no such file", file=file) from None
     except IsADirectoryError:
@@ -73,8 +89,9 @@ def read_document(path: str | Path, display: str | None = None) -> Document:
     except OSError as exc:
         raise ConfigError.single(f"cannot read: {exc.strerror}", file=file) from None
     if len(raw) > MAX_FILE_BYTES:
+        shown = f"{size} bytes" if size > MAX_FILE_BYTES else f"more than {MAX_FILE_BYTES} bytes"
         raise ConfigError.single(
-            f"file is {len(raw)} bytes; rtconfig reads at most {MAX_FILE_BYTES} bytes",
+            f"file is {shown}; rtconfig reads at most {MAX_FILE_BYTES} bytes (16 MiB)",
             file=file,
         )
     try:
@@ -102,8 +119,42 @@ def parse_document(text: str, file: str) -> Document:
             f"invalid TOML: {message[0].lower()}{message[1:]}", file=file, line=line, col=col
         ) from None
     except RecursionError:
-        raise ConfigError.single("invalid TOML: nesting is too deep", file=file) from None
-    return Document(file=file, data=data, text=text)
+        raise ConfigError.single(
+            f"invalid TOML: tables and arrays nest too deeply (the limit is {MAX_NESTING_DEPTH} "
+            "levels; Python's recursion limit was reached first)",
+            file=file,
+        ) from None
+    document = Document(file=file, data=data, text=text)
+    deep = deeper_than(data, MAX_NESTING_DEPTH)
+    if deep is not None:
+        found = document.position(deep)
+        raise ConfigError.single(
+            f"tables and arrays nest more than {MAX_NESTING_DEPTH} levels deep (the limit)",
+            file=file,
+            line=found[0] if found else None,
+            col=found[1] if found else None,
+        )
+    return document
+
+
+def deeper_than(value: Any, limit: int) -> KeyPath | None:
+    """The path of a table or array nested more than ``limit`` levels deep in ``value``, or None.
+
+    Iterative, so that it can judge values too deep for a recursive walk.
+    """
+    stack: list[tuple[KeyPath, Any]] = [((), value)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.items()
+        elif isinstance(node, list):
+            children = enumerate(node)
+        else:
+            continue
+        if len(path) >= limit:
+            return path
+        stack.extend(((*path, key), child) for key, child in children)
+    return None
 
 
 # --- the position scanner --------------------------------------------------------------------

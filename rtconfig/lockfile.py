@@ -23,6 +23,7 @@ from typing import Any
 from rtconfig._version import __version__
 from rtconfig.endpoints import Endpoint
 from rtconfig.errors import ConfigError
+from rtconfig.loader import MAX_NESTING_DEPTH, deeper_than
 from rtconfig.resolver import ResolvedTemplate, body_sha256
 
 __all__ = [
@@ -138,6 +139,11 @@ def parse_lock(text: str, file: str) -> Lock:
         data = json.loads(text)
     except ValueError as exc:
         raise fail(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        data = None
+    # A body rtconfig wrote nests no deeper than a template may (plus the lock's own levels).
+    if data is None or deeper_than(data, MAX_NESTING_DEPTH + 3) is not None:
+        raise fail(f"nests more than {MAX_NESTING_DEPTH} levels deep (the limit)")
     if not isinstance(data, dict) or not isinstance(data.get("templates"), list):
         raise fail('not an rtconfig lock file (no "templates" list)')
     version = data.get("format_version")

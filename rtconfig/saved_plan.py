@@ -33,6 +33,7 @@ from typing import Any
 from rtconfig._version import __version__
 from rtconfig.endpoints import Endpoint
 from rtconfig.errors import ConfigError, StalePlanError
+from rtconfig.loader import MAX_NESTING_DEPTH, deeper_than
 from rtconfig.lockfile import atomic_write_text
 from rtconfig.origins import OriginKind
 from rtconfig.planner import Plan
@@ -268,7 +269,7 @@ def is_saved_plan(path: str | os.PathLike[str]) -> bool:
                 return False
             handle.seek(0)
             data = json.loads(handle.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("kind") == SAVED_PLAN_KIND
 
@@ -296,6 +297,11 @@ def read_saved_plan(
         raise fail("no such file") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise fail(f"not a saved plan: {exc}") from None
+    except RecursionError:
+        data = None
+    # Its bodies nest no deeper than a template may (plus the plan's own levels).
+    if data is None or deeper_than(data, MAX_NESTING_DEPTH + 3) is not None:
+        raise fail(f"not a saved plan: it nests more than {MAX_NESTING_DEPTH} levels deep")
     if not isinstance(data, dict) or data.get("kind") != SAVED_PLAN_KIND:
         raise fail("not a saved plan (write one with `rtconfig plan FILE --out PLAN.json`)")
     if data.get("format_version") != SAVED_PLAN_FORMAT_VERSION:

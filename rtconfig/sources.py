@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from rtconfig.endpoints import Endpoint
 from rtconfig.errors import Diagnostic, format_path
-from rtconfig.loader import Document, KeyPath
+from rtconfig.loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
 from rtconfig.origins import Origin, OriginKind
 from rtconfig.settings import SETTING_KEYS
 from rtconfig.suggest import did_you_mean
@@ -387,16 +388,28 @@ def _layer(
 
 def _read_instructions(c: _Collector, path: Path, shown: str, where: KeyPath) -> str | None:
     try:
-        size = path.stat().st_size
-        if size > MAX_INSTRUCTIONS_BYTES:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block for ever, /dev/zero never end
             c.error(
-                f"instructions_file {shown!r} is {size} bytes; the limit is "
+                f"instructions_file {shown!r} is not a regular file",
+                where,
+                path="instructions_file",
+            )
+            return None
+        text = ""
+        if info.st_size <= MAX_INSTRUCTIONS_BYTES:
+            with path.open(encoding="utf-8") as handle:  # universal newlines, as read_text
+                # Bounded: the file may have grown since it was measured.
+                text = handle.read(MAX_INSTRUCTIONS_BYTES + 1)
+        if info.st_size > MAX_INSTRUCTIONS_BYTES or len(text.encode()) > MAX_INSTRUCTIONS_BYTES:
+            size = f"{info.st_size} bytes" if info.st_size > MAX_INSTRUCTIONS_BYTES else "larger"
+            c.error(
+                f"instructions_file {shown!r} is {size}; the limit is "
                 f"{MAX_INSTRUCTIONS_BYTES} bytes (1 MiB)",
                 where,
                 path="instructions_file",
             )
             return None
-        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         c.error(
             f"file {shown!r} does not exist (paths are relative to the TOML file)",
@@ -536,6 +549,37 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def _override_value(text: str) -> tuple[Any, str | None]:
+    """A variable's or ``--set`` value, or why it is refused (without echoing it): nested past
+    the limit, or holding a key-like string anywhere (in a JSON value's keys too)."""
+    try:
+        value = parse_value(text)
+    except RecursionError:
+        value = None
+    else:
+        if deeper_than(value, MAX_NESTING_DEPTH) is None:
+            if _holds_key_like(value):
+                return None, "value looks like an OpenAI API key (sk-…)"
+            return value, None
+    return None, f"value nests more than {MAX_NESTING_DEPTH} levels deep (the limit)"
+
+
+def _holds_key_like(value: Any) -> bool:
+    """Whether a key-like string is anywhere in ``value`` (iterative: values may be deep)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if KEY_LIKE.search(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 def _put(values: dict[str, Any], path: Sequence[str], value: Any) -> None:
     node = values
     for part in path[:-1]:
@@ -598,13 +642,11 @@ def override_layers(
                 Diagnostic("error", f"{path[0]!r} cannot be set from a variable", file=var)
             )
             continue
-        layer = env_layers.setdefault(name, Layer(OriginKind.ENV_VAR, {}, template=name))
-        value = parse_value(environ[var])
-        if isinstance(value, str) and KEY_LIKE.search(value):
-            diagnostics.append(
-                Diagnostic("error", "value looks like an OpenAI API key (sk-…)", file=var)
-            )
+        value, problem = _override_value(environ[var])
+        if problem is not None:
+            diagnostics.append(Diagnostic("error", problem, file=var))
             continue
+        layer = env_layers.setdefault(name, Layer(OriginKind.ENV_VAR, {}, template=name))
         _put(layer.values, path, value)
         layer.fixed[path] = Origin(OriginKind.ENV_VAR, template=name, var=var)
     set_layers: dict[str, Layer] = {}
@@ -636,11 +678,9 @@ def override_layers(
                 Diagnostic("error", f"{path[0]!r} cannot be set with --set", file="--set")
             )
             continue
-        value = parse_value(raw)
-        if isinstance(value, str) and KEY_LIKE.search(value):
-            diagnostics.append(
-                Diagnostic("error", "--set value looks like an OpenAI API key (sk-…)", file="--set")
-            )
+        value, problem = _override_value(raw)
+        if problem is not None:
+            diagnostics.append(Diagnostic("error", f"--set {problem}", file="--set"))
             continue
         layer = set_layers.setdefault(name, Layer(OriginKind.SET, {}, template=name))
         _put(layer.values, path, value)

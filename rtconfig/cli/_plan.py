@@ -25,6 +25,7 @@ from rtconfig.cli._common import (
 from rtconfig.config import ALL_ENVIRONMENTS, load
 from rtconfig.endpoints import Endpoint
 from rtconfig.errors import ConfigError
+from rtconfig.loader import MAX_NESTING_DEPTH, deeper_than
 
 FILE = click.Path(dir_okay=False, path_type=str)
 
@@ -215,6 +216,12 @@ def import_(session_file: str, name: str | None, endpoint: str | None) -> None:
         raise ConfigError.single("no such file", file=shown) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ConfigError.single(f"not valid JSON: {exc}", file=shown) from None
+    except RecursionError:
+        data = None
+    if data is None or deeper_than(data, MAX_NESTING_DEPTH) is not None:
+        raise ConfigError.single(
+            f"the JSON nests more than {MAX_NESTING_DEPTH} levels deep (the limit)", file=shown
+        )
     imported = import_session(
         data,
         name=name or template_name_from(session_file),

@@ -1,0 +1,159 @@
+"""Shared helpers of the reliability and security tests (test_fuzz, test_limits, test_faults,
+test_secrets, test_transport, test_audit_concurrency): clean-exit assertions, deadlines,
+subprocess runs of the real CLI, and the loopback servers the fault tests script."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from rtconfig.cli import main
+
+# A recognisable API key: it must appear nowhere but where a test puts it.
+CANARY_KEY = "sk-test-LEAKCANARY-0123456789abcdefABCDEF"
+
+GA_HEAD = '[api]\nendpoint = "realtime/client_secrets"\n\n[templates.t]\ntype = "realtime"\n'
+
+INTERNAL_ERROR = "this is a bug in rtconfig"
+
+
+def assert_clean(exit_code: int, stdout: str, stderr: str, allowed: Sequence[int] = (0, 1)) -> None:
+    """A run ended in success or a clean diagnostic: an allowed exit code, no traceback, and no
+    "internal error … this is a bug" message."""
+    assert INTERNAL_ERROR not in stderr, stderr[-2000:]
+    assert "Traceback (most recent call last)" not in stdout + stderr, stderr[-2000:]
+    assert exit_code in allowed, f"exit {exit_code}: {stderr[-2000:]}"
+
+
+def cli(args: Sequence[str], env: dict[str, str] | None = None, **kwargs: Any) -> Result:
+    """Run the CLI in-process and assert that it ended cleanly (exit 0 or 1)."""
+    result = CliRunner().invoke(main, list(args), env=env, **kwargs)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"{args[0]} raised {result.exception!r}") from result.exception
+    assert_clean(result.exit_code, result.stdout, result.stderr)
+    return result
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The test's environment without OPENAI_*/RTCONFIG_* variables, plus ``extra``."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RTCONFIG_"))}
+    environ.update(extra)
+    return environ
+
+
+def rtconfig_command(*args: str, memory_limit: int | None = None) -> list[str]:
+    """``python -m rtconfig ARGS``, optionally under an address-space limit (bytes)."""
+    if memory_limit is None:
+        return [sys.executable, "-m", "rtconfig", *args]
+    code = (
+        "import resource, runpy, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({memory_limit}, {memory_limit}))\n"
+        "sys.argv = ['rtconfig', *sys.argv[1:]]\n"
+        "runpy.run_module('rtconfig', run_name='__main__')\n"
+    )
+    return [sys.executable, "-c", code, *args]
+
+
+def run_rtconfig(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess and capture its output as text."""
+    memory_limit = kwargs.pop("memory_limit", None)
+    return subprocess.run(
+        rtconfig_command(*args, memory_limit=memory_limit),
+        env=subprocess_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+@contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Fail (instead of hanging the suite) when the block runs longer than ``seconds``."""
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class RawServer:
+    """A loopback TCP server whose every connection is handled by ``handle(conn)`` in a thread:
+    for misbehaviour an HTTP server cannot script (resets mid-response, trickled bodies)."""
+
+    def __init__(self, handle: Callable[[socket.socket], None], *, backlog: int = 16) -> None:
+        self._handle = handle
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=backlog)
+        self._closing = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.connections = 0
+        self._accepter = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}/v1"
+
+    def __enter__(self) -> RawServer:
+        self._accepter.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._closing.set()
+        self._socket.close()
+        self._accepter.join(timeout=5)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                return
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, suppress(OSError):
+            self._handle(conn)
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """Read one HTTP request (headers and a Content-Length body) from ``conn``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
