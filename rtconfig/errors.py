@@ -14,6 +14,7 @@ reaching the CLI is a bug in rtconfig and is reported as one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from typing import Any, Literal
 Severity = Literal["error", "warning"]
 
 __all__ = [
+    "KEY_LIKE",
     "ConfigError",
     "Diagnostic",
     "MintError",
@@ -29,7 +31,18 @@ __all__ = [
     "StalePlanError",
     "UsageError",
     "format_path",
+    "redact_key_like",
 ]
+
+# Anything that looks like an OpenAI key. Refused where it is written, and never echoed.
+KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
+KEY_REDACTED = "[REDACTED key-like value]"
+
+
+def redact_key_like(text: str) -> str:
+    """``text`` with every key-like run (``sk-…``) cut out: what rtconfig echoes back to people
+    (diagnostics, error messages) may quote a value, but never a key."""
+    return KEY_LIKE.sub(KEY_REDACTED, text) if "sk-" in text else text
 
 
 def format_path(path: Sequence[str | int]) -> str:
@@ -60,6 +73,14 @@ class Diagnostic:
     env: str | None = None
     path: str | None = None
     hint: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # A diagnostic may quote what it is about (a value, a key, a name); a key is cut out,
+        # whichever check wrote the message, so no path prints one (stderr, --json, str(exc)).
+        for name in ("message", "file", "template", "env", "path", "hint"):
+            text = getattr(self, name)
+            if text is not None and "sk-" in text:
+                object.__setattr__(self, name, redact_key_like(text))
 
     def location(self) -> str:
         if self.file is None:

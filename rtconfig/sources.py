@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rtconfig.endpoints import Endpoint
-from rtconfig.errors import Diagnostic, format_path
+from rtconfig.errors import KEY_LIKE, Diagnostic, format_path
 from rtconfig.loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
 from rtconfig.origins import Origin, OriginKind
 from rtconfig.settings import SETTING_KEYS
@@ -51,8 +51,6 @@ META_KEYS = frozenset(
 FIELD_LIKE_META = frozenset({"endpoint", "expires_after"})
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 ENV_PREFIX = "RTCONFIG__"
-# Anything that looks like an OpenAI key. Matched, never echoed.
-KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
 MAX_INSTRUCTIONS_BYTES = 1024 * 1024
 
 
@@ -257,6 +255,14 @@ def _refuse_secrets(c: _Collector, value: Any, at: KeyPath) -> None:
                     (*at, key),
                     path=format_path((*at, key)),
                 )
+            elif KEY_LIKE.search(key):
+                c.error(
+                    "this key looks like an OpenAI API key (sk-…); keys must not be written in "
+                    "sessions.toml: keep the key in an environment variable named by [api] "
+                    "api_key_env",
+                    (*at, key),
+                    path=format_path((*at, key)),
+                )
             else:
                 _refuse_secrets(c, item, (*at, key))
     elif isinstance(value, list):
@@ -302,6 +308,13 @@ def _check_setting_value(key: str, value: Any, expected: str) -> str | None:
         )
     if key == "base_url" and not re.match(r"https?://[^/\s]+", value):
         return f"must be an http(s) URL such as 'https://api.openai.com/v1' (got {value!r})"
+    if key == "base_url" and (KEY_LIKE.search(value) or "@" in re.split(r"[/?#]", value)[2]):
+        # Not echoed: OPENAI_BASE_URL and --base-url are checked here too, and the URL is
+        # recorded in audit logs and saved plans.
+        return (
+            "must not carry credentials (user:password@ or a key): the API key is read from "
+            "the environment variable named by [api] api_key_env"
+        )
     if key == "timeout_s" and not 0 < value <= 600:
         return f"must be between 0 and 600 seconds (got {value!r})"
     if key == "max_retries" and not 0 <= value <= 10:
@@ -366,7 +379,7 @@ def _layer(
         elif not isinstance(relative, str):
             c.error("instructions_file must be a path string", where, path="instructions_file")
         else:
-            text = _read_instructions(c, base_dir / relative, relative, where)
+            text = _read_instructions(c, base_dir, relative, where)
             if text is not None:
                 values["instructions"] = text
                 layer.fixed[("instructions",)] = Origin(
@@ -386,8 +399,20 @@ def _layer(
     return layer
 
 
-def _read_instructions(c: _Collector, path: Path, shown: str, where: KeyPath) -> str | None:
+def _read_instructions(c: _Collector, base_dir: Path, shown: str, where: KeyPath) -> str | None:
+    path = base_dir / shown
     try:
+        # The text is sent to the API and shown by render, explain and plan (CI logs): a
+        # sessions.toml changed in a pull request must not read /proc/self/environ, ~/.netrc or
+        # a symlink to them. Only files inside the TOML's directory tree can be prompts.
+        if not path.resolve().is_relative_to(base_dir.resolve()):
+            c.error(
+                f"instructions_file {shown!r} is outside the directory of the TOML file "
+                "(prompts are read only from that directory and below; symlinks included)",
+                where,
+                path="instructions_file",
+            )
+            return None
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):  # a FIFO would block for ever, /dev/zero never end
             c.error(
@@ -419,6 +444,9 @@ def _read_instructions(c: _Collector, path: Path, shown: str, where: KeyPath) ->
         return None
     except UnicodeDecodeError:
         c.error(f"instructions_file {shown!r} is not UTF-8 text", where, path="instructions_file")
+        return None
+    except ValueError:  # a NUL character: no file can have that name
+        c.error(f"instructions_file {shown!r} is not a valid path", where, path="instructions_file")
         return None
     except OSError as exc:
         c.error(

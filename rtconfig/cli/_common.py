@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from rtconfig._version import __version__
-from rtconfig.errors import ConfigError, Diagnostic, RtconfigError
+from rtconfig.errors import ConfigError, Diagnostic, RtconfigError, redact_key_like
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +44,7 @@ def handle_errors(func: F) -> F:
             print_diagnostics(exc.diagnostics)
             sys.exit(exc.exit_code)
         except RtconfigError as exc:
-            click.echo(f"rtconfig: error: {exc}", err=True)
+            click.echo(f"rtconfig: error: {redact_key_like(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
@@ -54,7 +54,8 @@ def handle_errors(func: F) -> F:
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(141)
         except OSError as exc:
-            click.echo(f"rtconfig: error: {exc.strerror or exc}: {exc.filename or ''}", err=True)
+            text = f"{exc.strerror or exc}: {exc.filename or ''}"
+            click.echo(f"rtconfig: error: {redact_key_like(text)}", err=True)
             sys.exit(1)
         except Exception as exc:  # a bug: say so, without a traceback unless asked for
             if os.environ.get("RTCONFIG_DEBUG"):
