@@ -25,7 +25,7 @@ Durability, exactly:
   return; ``rtconfig apply`` closes its log before it prints any token, so every record of a
   run is on stable storage before the run's tokens reach its output.
 - ``fsync_interval_s=0`` fsyncs each record before ``emit`` returns (the old guarantee, at one
-  fsync per record: 0.3–3 ms of waiting and about 0.3 ms of CPU per mint on the benchmark
+  fsync per record: 0.3–3 ms of waiting and 0.1–0.5 ms of CPU per mint on the benchmark
   machine, see ``docs/performance.md``); ``fsync=False`` never fsyncs.
 - A failed background fsync is raised (``OSError``) by the next ``emit``, ``sync`` or
   ``close``.
