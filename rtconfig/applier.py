@@ -359,6 +359,37 @@ def check_base_url(base_url: str) -> str | None:
     return f"base_url {base_url!r} must be an https:// URL"
 
 
+def _check_proxy(base_url: str) -> str | None:
+    """None unless the environment's proxy settings (``HTTP_PROXY``/``ALL_PROXY`` less
+    ``NO_PROXY``, as httpx applies them) would send an ``http://`` base URL through a proxy that
+    is not on this machine: the key would then travel in clear after all."""
+    url = httpx.URL(base_url)
+    if url.scheme != "http":
+        return None
+    proxy = _environment_proxy_for(url)
+    if proxy is None:
+        return None
+    host = httpx.URL(proxy).host
+    if is_loopback_host(host):
+        return None
+    return (
+        f"base_url {base_url!r} uses http:// and the environment (HTTP_PROXY or ALL_PROXY) "
+        f"sends it through the proxy at {host}: the API key would travel in clear beyond this "
+        f"machine (add {url.host} to NO_PROXY, or use https://)"
+    )
+
+
+def _environment_proxy_for(url: httpx.URL) -> str | None:
+    """The proxy httpx's own client would use for ``url``, from the environment (trust_env)."""
+    from httpx._utils import URLPattern, get_environment_proxies  # the rules Client applies
+
+    mounts = sorted((URLPattern(key), proxy) for key, proxy in get_environment_proxies().items())
+    for pattern, proxy in mounts:
+        if pattern.matches(url):
+            return proxy
+    return None
+
+
 def endpoint_url(base_url: str, endpoint: Endpoint) -> str:
     return base_url.rstrip("/") + "/" + endpoint.value
 
@@ -582,6 +613,8 @@ class Applier:
 
     def _preflight(self, job: MintJob) -> tuple[str | None, MintFailure | None]:
         refusal = check_base_url(job.settings.base_url)
+        if refusal is None and self._owns_client and job.settings.base_url.startswith("http://"):
+            refusal = _check_proxy(job.settings.base_url)  # (a caller's client: its own proxies)
         if refusal is not None:
             return None, MintFailure(INSECURE_URL, refusal + "; nothing was sent")
         name = job.settings.api_key_env
@@ -674,14 +707,20 @@ class Applier:
         timeout_s = max(0.001, min(job.settings.timeout_s, remaining))
         timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
         t0 = clock.monotonic()
+        stop_at = t0 + remaining
+
+        def read(response: httpx.Response) -> None:
+            _read_body(response, stop_at, clock.monotonic)
+
         try:
             if direct is not None:
-                response = direct.post(job.url, content, headers, timeout)
+                response = direct.post(job.url, content, headers, timeout, read)
             else:
                 request = client.build_request(
                     "POST", job.url, content=content, headers=headers, timeout=timeout
                 )
-                response = client.send(request, follow_redirects=False)
+                response = client.send(request, follow_redirects=False, stream=True)
+                read(response)
         except httpx.TimeoutException as exc:
             return _Outcome(
                 latency_ms=_ms(clock.monotonic() - t0),
@@ -874,9 +913,14 @@ class _Connections:
         self._urls: dict[str, httpx.URL] = {}  # parsing a URL costs more than sending a header
 
     def post(
-        self, url: str, content: bytes, headers: dict[str, str], timeout: httpx.Timeout
+        self,
+        url: str,
+        content: bytes,
+        headers: dict[str, str],
+        timeout: httpx.Timeout,
+        read: Callable[[httpx.Response], None],
     ) -> httpx.Response:
-        """POST on a connection of our own; the body is read before returning."""
+        """POST on a connection of our own; the body is read (by ``read``) before returning."""
         if not self._free.acquire(timeout=timeout.pool):
             raise httpx.PoolTimeout("no connection became free in time")
         try:
@@ -899,10 +943,7 @@ class _Connections:
                 )
                 response = transport.handle_request(request)
                 response.request = request
-                try:
-                    response.read()
-                finally:
-                    response.close()
+                read(response)
                 return response
             finally:
                 self._idle.append(transport)
@@ -927,6 +968,31 @@ class _Connections:
 # ---------------------------------------------------------------------------------------------
 # Response handling
 # ---------------------------------------------------------------------------------------------
+
+# Session objects are a few kilobytes: a bigger answer is refused rather than held in memory.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+def _read_body(response: httpx.Response, stop_at: float, monotonic: Callable[[], float]) -> None:
+    """Read a streamed response's body, then close it. The read timeout bounds each read only:
+    a server trickling bytes just inside it would hold the mint for ever, so the body must also
+    arrive before ``stop_at`` (the mint's deadline), and within :data:`MAX_RESPONSE_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if monotonic() > stop_at:
+                raise httpx.ReadTimeout("the response body was still arriving at the deadline")
+            if size > MAX_RESPONSE_BYTES:
+                raise httpx.RemoteProtocolError(
+                    f"the response body is larger than {MAX_RESPONSE_BYTES} bytes"
+                )
+    finally:
+        response.close()
+    # What Response.read() stores: the body is then available as .content, .text and .json().
+    response._content = b"".join(chunks)
 
 
 def _classify(job: MintJob, key: str, response: httpx.Response, latency_ms: float) -> _Outcome:

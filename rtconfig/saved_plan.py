@@ -16,7 +16,10 @@ For ``apply``::
         MintJob(template=t.name, env=t.env, endpoint=t.endpoint, body=t.body, settings=t.settings)
 
 or ``resolve_saved_plan(saved, os.environ)`` for the same templates as ``ResolvedTemplate``\\ s
-(whose ``origin_of`` points API errors at TOML lines), checked to have exactly the planned bodies.
+(whose ``origin_of`` points API errors at TOML lines), checked to have exactly the planned bodies
+and settings. Only bodies carry a hash: a caller minting from ``read_saved_plan`` alone trusts
+the file's ``settings`` (its ``base_url`` receives the API key); ``rtconfig apply PLAN`` checks
+them with ``resolve_saved_plan``.
 """
 
 from __future__ import annotations
@@ -468,6 +471,14 @@ def resolve_saved_plan(
             raise StalePlanError(
                 f"saved plan {os.fspath(saved.path)} is stale: {planned.name} no longer "
                 "resolves to the planned body; make it again with `rtconfig plan --out`"
+            )
+        if resolved.settings != planned.settings:
+            # Bodies are hashed, settings are not: an edited base_url would send the API key
+            # wherever the editor likes. Settings must be what the unchanged inputs give.
+            raise StalePlanError(
+                f"saved plan {os.fspath(saved.path)}: the settings of {planned.name} (base_url, "
+                "api_key_env, …) differ from what its inputs resolve to: the plan was edited; "
+                "make it again with `rtconfig plan --out`"
             )
         out.append(resolved)
     return tuple(out)

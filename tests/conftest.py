@@ -26,3 +26,13 @@ def write_toml(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The reliability figures (tests/_robust.STATS) when the robustness tests ran."""
+    from tests._robust import STATS
+
+    if STATS:
+        terminalreporter.section("rtconfig robustness figures")
+        for name, count in sorted(STATS.items()):
+            terminalreporter.write_line(f"{name}: {count}")

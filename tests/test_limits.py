@@ -353,3 +353,15 @@ def _inline(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
     return json.dumps(value)
+
+
+def test_an_enormous_response_is_refused_not_held() -> None:
+    """An answer larger than MAX_RESPONSE_BYTES fails that mint instead of filling memory."""
+    from rtconfig.applier import MAX_RESPONSE_BYTES
+
+    huge = b'{"value": "ek_' + b"x" * (MAX_RESPONSE_BYTES + 1) + b'"}'
+    script = Script([httpx.Response(200, content=huge)])
+    with Applier(client=script.client(), environ={"OPENAI_API_KEY": API_KEY}) as applier:
+        result = applier.mint(make_job(max_retries=0))
+    assert not result.ok and result.error is not None
+    assert f"larger than {MAX_RESPONSE_BYTES} bytes" in result.error.message

@@ -13,7 +13,7 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -33,6 +33,7 @@ from rtconfig.errors import ConfigError, Diagnostic, UsageError
 
 if TYPE_CHECKING:
     from rtconfig.applier import Applier, MintFailure, MintJob, MintResult
+    from rtconfig.audit import AuditLog
     from rtconfig.planner import Lockable
     from rtconfig.resolver import ResolvedTemplate
 
@@ -346,20 +347,22 @@ def _mint(
         if refusals:
             raise ConfigError.single("; ".join(f.message for f in refusals) + " (nothing was sent)")
         audit_path = Path(audit_log) if audit_log else default_audit_path(file)
-        with (
-            AuditLog(audit_path, run_id=run_id, environ=os.environ) as audit,
-            Applier(audit=audit, environ=environ, concurrency=size) as applier,
-        ):
-            progress = _Progress(len(jobs))
-            with _graceful_stop(applier) as stopped_by:
-                results = applier.mint_all(
-                    jobs,
-                    on_result=progress.report,
-                    file=os.path.abspath(file),
-                    emulated=emulate,
-                    concurrency=size,
-                )
-            progress.done()
+        audit = _FailSafeAudit(AuditLog(audit_path, run_id=run_id, environ=os.environ))
+        try:
+            with Applier(audit=audit, environ=environ, concurrency=size) as applier:
+                audit.on_failure = applier.stop
+                progress = _Progress(len(jobs))
+                with _graceful_stop(applier) as stopped_by:
+                    results = applier.mint_all(
+                        jobs,
+                        on_result=progress.report,
+                        file=os.path.abspath(file),
+                        emulated=emulate,
+                        concurrency=size,
+                    )
+                progress.done()
+        finally:
+            audit.close()
     finally:
         if emulator is not None:
             emulator.close()
@@ -382,9 +385,49 @@ def _mint(
         + f"; run {run_id}; audit log {audit_path}",
         err=True,
     )
+    if audit.error is not None:
+        click.echo(
+            f"rtconfig: error: the audit log {audit_path} could not be written "
+            f"({audit.error.strerror or audit.error}): no mint was started after that; the "
+            "results above are complete, but the log is missing records of this run",
+            err=True,
+        )
     if signum is not None:
         return EXIT_SIGNAL_BASE + signum
-    return EXIT_OK if failed == 0 else EXIT_MINT_FAILED
+    return EXIT_OK if failed == 0 and audit.error is None else EXIT_MINT_FAILED
+
+
+class _FailSafeAudit:
+    """The run's audit log, failing safe: when a record cannot be written (a full disk, a
+    failed fsync), no new mint starts — it could not be audited — and the run still ends by
+    printing every result, so that no token already minted is lost. Exits 3."""
+
+    def __init__(self, audit: AuditLog) -> None:
+        self._audit = audit
+        self.error: OSError | None = None
+        self.on_failure: Callable[[], None] = lambda: None
+        self._lock = threading.Lock()
+
+    def emit(self, event: str, /, **fields: Any) -> None:
+        try:
+            self._audit.emit(event, **fields)
+        except OSError as exc:
+            self._failed(exc)
+
+    def add_secret(self, secret: str) -> None:
+        self._audit.add_secret(secret)
+
+    def close(self) -> None:
+        try:
+            self._audit.close()
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        with self._lock:
+            if self.error is None:
+                self.error = exc
+        self.on_failure()
 
 
 class _graceful_stop:
