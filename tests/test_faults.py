@@ -18,7 +18,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from tests._robust import (
     STATS,
     RawServer,
     assert_clean,
+    check_run,
     read_request,
     rtconfig_command,
     subprocess_env,
@@ -68,46 +68,6 @@ def apply(path: Path, base_url: str, audit: Path, *extra: str) -> tuple[int, dic
     )
     assert_clean(result.exit_code, result.stdout, result.stderr, allowed=(0, 3))
     return result.exit_code, json.loads(result.stdout)
-
-
-def check_run(
-    exit_code: int,
-    document: dict[str, Any],
-    audit: Path,
-    issued: list[str] | None = None,
-    signum: int | None = None,
-    strict: bool = True,
-) -> dict[str, list[str]]:
-    """Exit code, stdout JSON and audit log agree on which templates were minted; every record
-    is there exactly once; every token the server issued reached stdout. Returns the names."""
-    run_id = document["run_id"]
-    records = [r for r in read_audit_log(audit, strict=strict) if r["run_id"] == run_id]
-    STATS["audit records checked"] += len(records)
-    results = document["results"]
-    minted = [r["template"] for r in results if r["ok"]]
-    failed = [r["template"] for r in results if not r["ok"]]
-    events = Counter(r["event"] for r in records)
-    assert events["apply.started"] == 1 and events["apply.finished"] == 1
-    assert records[0]["event"] == "apply.started" and records[-1]["event"] == "apply.finished"
-    succeeded = [r["template"] for r in records if r["event"] == "mint.succeeded"]
-    assert sorted(succeeded) == sorted(minted) and len(set(succeeded)) == len(succeeded)
-    assert sorted(r["template"] for r in records if r["event"] == "mint.failed") == sorted(failed)
-    finished = records[-1]
-    assert (finished["minted"], finished["count"]) == (len(minted), len(results))
-    retrying = Counter(r["template"] for r in records if r["event"] == "mint.retrying")
-    for result in results:
-        assert retrying[result["template"]] == max(result["attempts"] - 1, 0), result
-    by_template = {r["template"]: r for r in records if r["event"] == "mint.succeeded"}
-    for result in results:
-        if result["ok"]:
-            record = by_template[result["template"]]
-            assert record["secret_fingerprint"] == secret_fingerprint(result["client_secret"])
-    if issued is not None:
-        assert sorted(issued) == sorted(r["client_secret"] for r in results if r["ok"])
-    expected = 128 + signum if signum is not None else (0 if not failed else 3)
-    assert exit_code == expected, (exit_code, expected)
-    assert document.get("interrupted", False) is (signum is not None)
-    return {"minted": minted, "failed": failed}
 
 
 # -- HTTP-level faults (the emulator) ----------------------------------------------------------
