@@ -360,7 +360,7 @@ _ABSENT: Any = object()
 
 def _check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
     model = body.get("model")
-    if model in KNOWN_MODELS and model not in KNOWN_BETA_MODELS:
+    if isinstance(model, str) and model in KNOWN_MODELS and model not in KNOWN_BETA_MODELS:
         message = (
             f"model {model!r} is not listed for the beta realtime/sessions endpoint"
             " (GA models are minted with endpoint realtime/client_secrets)"

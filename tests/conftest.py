@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC_DIR = REPO.parent / "shared" / "spec"
@@ -36,3 +38,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("rtconfig robustness figures")
         for name, count in sorted(STATS.items()):
             terminalreporter.write_line(f"{name}: {count}")
+
+
+# Hypothesis profiles (tests/test_fuzz.py). "ci" is the default: bounded so that the fuzz suite
+# stays well under a minute on a small shared machine. "soak" is for long runs by hand:
+#     HYPOTHESIS_PROFILE=soak .venv/bin/pytest tests/test_fuzz.py -p no:cacheprovider
+# Our own per-input time bounds replace hypothesis's deadline (inputs vary a lot in size).
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile(
+    "ci",
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=_FUZZ_HEALTH,
+    print_blob=True,  # a failure prints the @reproduce_failure line to replay it
+    database=None,  # CI starts from a clean checkout: nothing to replay, nothing to write
+)
+settings.register_profile(
+    "soak", max_examples=5000, deadline=None, suppress_health_check=_FUZZ_HEALTH, print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
