@@ -437,3 +437,38 @@ def test_concurrent_mints_keep_records_whole_under_faults(tmp_path: Path) -> Non
     STATS["faults injected"] += sum(1 for f in faults if f.status)
     assert_clean(result.exit_code, result.stdout, result.stderr, allowed=(0, 3))
     check_run(result.exit_code, json.loads(result.stdout), audit, issued)
+
+
+def test_an_output_file_that_cannot_be_written_is_not_reported_as_nothing_sent(
+    tmp_path: Path,
+) -> None:
+    """When --output fails after minting (a full disk), the tokens are still on stdout and the
+    run exits 3, not 1 (which would say that nothing was sent)."""
+    path = tmp_path / "sessions.toml"
+    path.write_text(
+        '[api]\nendpoint = "realtime/sessions"\n'
+        + "".join(
+            f'[templates.t{i}]\nmodel = "gpt-realtime"\ninstructions = "{"x" * 3000}"\n'
+            for i in range(2)
+        )
+    )
+    audit, output = tmp_path / "audit.jsonl", tmp_path / "tokens.json"
+    limited = FILE_SIZE_LIMITED.replace("(2500, 2500)", "(5000, 5000)")  # the log fits
+    with Emulator() as api:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-c", limited, "apply", str(path), "--base-url", api.base_url),
+                *("--audit-log", str(audit), "--output", str(output)),
+            ],
+            env=subprocess_env(OPENAI_API_KEY=CANARY_KEY, RTCONFIG_ACTOR="ci"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        issued = api.tokens
+    STATS["faults injected"] += 1
+    assert_clean(proc.returncode, proc.stdout, proc.stderr, allowed=(3,))
+    assert f"--output {output} could not be written" in proc.stderr
+    outcome = check_run(proc.returncode, json.loads(proc.stdout), audit, issued, expected_exit=3)
+    assert outcome["minted"] == ["t0", "t1"]
+    assert not output.exists() and [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []

@@ -440,3 +440,68 @@ def test_random_seeded_byte_flips_of_every_example(tmp_path: Path) -> None:
         seed = rng.choice(SEED_TEXTS).encode()
         corrupt = rng.choice(corruptions)
         exercise_library(corrupt(seed, rng.randrange(len(seed))), {}, [])
+
+
+@FUZZ
+@given(value=json_like | deep, wrap=st.booleans())
+def test_import_of_any_json_never_crashes(value: Any, wrap: bool) -> None:
+    """`rtconfig import` on any JSON (session-shaped or not, deep, nasty unicode): a TOML
+    template or a diagnostic, never a traceback."""
+    STATS["fuzz inputs tried"] += 1
+    data = {"session": value, "value": "ek_x", "object": "realtime.session"} if wrap else value
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "session.json"
+        path.write_text(json.dumps(data, allow_nan=True))
+        cli(["import", str(path)])
+
+
+@st.composite
+def edited_artifacts(draw: st.DrawFn) -> tuple[str, str]:
+    """A real lock file or saved plan (of a repository example), then edited by hand."""
+    kind = draw(st.sampled_from(["lock", "plan"]))
+    text_ = ARTIFACTS[kind]
+    edits = draw(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 40), text), max_size=4))
+    for at, length, junk in edits:
+        at %= len(text_) + 1
+        text_ = text_[:at] + junk + text_[at + length :]
+    return kind, text_
+
+
+def _artifacts() -> dict[str, str]:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "sessions.toml"
+        path.write_text(SEED_TEXTS[0])
+        for relative in ("prompts/support.md",):
+            (Path(directory) / relative).parent.mkdir(parents=True, exist_ok=True)
+            (Path(directory) / relative).write_text("Be kind.\n")
+        config = rtconfig.load(path)
+        lock = dumps_lock(build_lock(config.check(environ={}).templates))
+        plan = Path(directory) / "plan.json"
+        cli(["plan", str(path), "--out", str(plan)], env={"OPENAI_API_KEY": "sk-not-used"})
+        return {"lock": lock, "plan": plan.read_text()}
+
+
+ARTIFACTS = _artifacts()
+
+
+@FUZZ
+@given(artifact=edited_artifacts())
+def test_edited_lock_files_and_saved_plans_never_crash(artifact: tuple[str, str]) -> None:
+    """A lock file or saved plan edited by hand (or corrupted in transit between CI jobs) is
+    used only if it is intact; otherwise `plan`, `lock --check` and `apply PLAN` say why."""
+    kind, text_ = artifact
+    STATS["fuzz inputs tried"] += 1
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "sessions.toml"
+        path.write_text(SEED_TEXTS[0])
+        (Path(directory) / "prompts").mkdir()
+        (Path(directory) / "prompts" / "support.md").write_text("Be kind.\n")
+        env = {"OPENAI_API_KEY": "sk-not-used"}
+        if kind == "lock":
+            path.with_name("sessions.lock.json").write_text(text_)
+            cli(["plan", str(path)], env=env)
+            cli(["lock", str(path), "--check"], env=env)
+        else:
+            plan = Path(directory) / "plan.json"
+            plan.write_text(text_)
+            cli(["apply", str(plan), "--dry-run"], env=env)

@@ -375,8 +375,12 @@ def _mint(
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)
     click.echo(text)  # first: if --output fails now, the tokens are not lost
+    output_error: OSError | None = None
     if output:
-        write_private(output, text + "\n")
+        try:
+            write_private(output, text + "\n")
+        except OSError as exc:  # after minting: not exit 1 ("nothing was sent")
+            output_error = exc
     minted = sum(result.ok for result in results)
     failed = len(results) - minted
     click.echo(
@@ -392,9 +396,17 @@ def _mint(
             "results above are complete, but the log is missing records of this run",
             err=True,
         )
+    if output_error is not None:
+        click.echo(
+            f"rtconfig: error: --output {output} could not be written "
+            f"({output_error.strerror or output_error}); the results are on stdout only",
+            err=True,
+        )
     if signum is not None:
         return EXIT_SIGNAL_BASE + signum
-    return EXIT_OK if failed == 0 and audit.error is None else EXIT_MINT_FAILED
+    if failed or audit.error is not None or output_error is not None:
+        return EXIT_MINT_FAILED
+    return EXIT_OK
 
 
 class _FailSafeAudit:
