@@ -23,10 +23,10 @@ from _common import PYTHON, REPO, machine_description, median_ms, time_command
 
 VALIDATE_IN_PROCESS = (
     "import sys\n"
-    "from rtconfig.cli import main\n"
+    "from rtconfig._cli import main\n"
     "try:\n    main(['validate', 'sessions.toml'])\n"
     "except SystemExit:\n    pass\n"
-    "heavy = ('httpx', 'httpcore', 'h11', 'anyio', 'structlog', 'rtconfig.applier', 'openai')\n"
+    "heavy = ('httpx', 'httpcore', 'h11', 'anyio', 'structlog', 'rtconfig._applier', 'openai')\n"
     "print('LOADED', ','.join(m for m in heavy if m in sys.modules) or '-', file=sys.stderr)\n"
 )
 

@@ -56,9 +56,9 @@ def main() -> None:
 
     import httpx
 
-    from rtconfig.applier import Applier, MintJob
+    from rtconfig._applier import Applier, MintJob
+    from rtconfig._config import load
     from rtconfig.audit import AuditLog
-    from rtconfig.config import load
 
     print(
         f"# per-mint overhead: n={args.n} per mode, sequential, server latency {args.latency:g} ms"

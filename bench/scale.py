@@ -31,7 +31,7 @@ CLI = """
 import resource, sys
 if sys.argv[2] == 'gc-off':
     import gc; gc.disable()  # what the CLI could do: this process makes no reference cycles
-from rtconfig.cli import main
+from rtconfig._cli import main
 code = 0
 try:
     main(['validate', sys.argv[1]])
@@ -40,12 +40,12 @@ except SystemExit as e:
 print('RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'EXIT', code, file=sys.stderr)
 """
 
-# What `rtconfig validate FILE` does (rtconfig/cli/_core.py), phase by phase.
+# What `rtconfig validate FILE` does (rtconfig/_cli/_core.py), phase by phase.
 PHASES = """
 import sys, time
 t0 = time.perf_counter()
 import os
-from rtconfig.config import ALL_ENVIRONMENTS, load
+from rtconfig._config import ALL_ENVIRONMENTS, load
 t1 = time.perf_counter()
 config = load(sys.argv[1])
 t2 = time.perf_counter()

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rtconfig._version import __version__
-from rtconfig.config import ALL_ENVIRONMENTS, Check, Config, load
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import (
+from rtconfig._config import ALL_ENVIRONMENTS, Check, Config, load
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import (
     ConfigError,
     Diagnostic,
     MintError,
@@ -28,12 +27,13 @@ from rtconfig.errors import (
     StalePlanError,
     UsageError,
 )
-from rtconfig.origins import FieldRecord, Origin, OriginKind
-from rtconfig.resolver import ResolvedTemplate, body_sha256
-from rtconfig.settings import Settings
+from rtconfig._origins import FieldRecord, Origin, OriginKind
+from rtconfig._resolver import ResolvedTemplate, body_sha256
+from rtconfig._settings import Settings
+from rtconfig._version import __version__
 
 if TYPE_CHECKING:
-    from rtconfig.applier import Applier, AsyncApplier, MintJob, MintResult
+    from rtconfig._applier import Applier, AsyncApplier, MintJob, MintResult
 
 __all__ = [
     "ALL_ENVIRONMENTS",
@@ -66,7 +66,7 @@ _LAZY = {"Applier", "AsyncApplier", "MintJob", "MintResult"}
 def __getattr__(name: str) -> Any:
     # The applier pulls in httpx and structlog: only pay for them when they are used.
     if name in _LAZY:
-        from rtconfig import applier
+        from rtconfig import _applier as applier
 
         return getattr(applier, name)
     raise AttributeError(f"module 'rtconfig' has no attribute {name!r}")

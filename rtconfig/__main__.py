@@ -1,3 +1,3 @@
-from rtconfig.cli import main
+from rtconfig._cli import main
 
 main()

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import format_path
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import format_path
 
 __all__ = [
     "EMULATOR_API_KEY",
@@ -454,7 +454,7 @@ def _fault_body(fault: Fault) -> bytes:
 
 def _first_error(endpoint: Endpoint, body: dict[str, Any]) -> tuple[str, str] | None:
     """``(param, message)`` of the first error rtconfig's checks find in ``body``, if any."""
-    from rtconfig.checks import check_body
+    from rtconfig._checks import check_body
 
     for problem in check_body(endpoint, body):
         if problem.severity == "error":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from rtconfig.cli import main as cli
+from rtconfig._cli import main as cli
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET = REPO / "docs" / "cli.md"

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from rtconfig.applier import Applier, Clock, MintJob, RetryPolicy
-from rtconfig.endpoints import Endpoint
-from rtconfig.settings import Settings
+from rtconfig._applier import Applier, Clock, MintJob, RetryPolicy
+from rtconfig._endpoints import Endpoint
+from rtconfig._settings import Settings
 
 API_KEY = "sk-test-LEAKCHECK-0123456789abcdef"
 BASE_URL = "https://api.example.test/v1"

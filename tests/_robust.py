@@ -18,8 +18,8 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from rtconfig._cli import main
 from rtconfig.audit import read_audit_log, secret_fingerprint
-from rtconfig.cli import main
 
 # A recognisable API key: it must appear nowhere but where a test puts it.
 CANARY_KEY = "sk-test-LEAKCANARY-0123456789abcdefABCDEF"

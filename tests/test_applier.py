@@ -15,8 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import rtconfig
-from rtconfig._version import __version__
-from rtconfig.applier import (
+from rtconfig._applier import (
     USER_AGENT,
     Applier,
     AsyncApplier,
@@ -28,10 +27,11 @@ from rtconfig.applier import (
     retry_after_s,
     should_retry,
 )
-from rtconfig.cli import main
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import MintError
-from rtconfig.settings import Settings
+from rtconfig._cli import main
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import MintError
+from rtconfig._settings import Settings
+from rtconfig._version import __version__
 from rtconfig.testing import Emulator, Fault, capture_audit
 from tests._apply_helpers import (
     API_KEY,
@@ -669,12 +669,12 @@ def test_mint_job_from_resolved_keeps_body_settings_and_locator(write_toml: Any)
 
 def test_public_names_of_the_apply_stage_do_not_drift() -> None:
     """applier, audit and testing export exactly these names, and each one exists."""
-    import rtconfig.applier
+    import rtconfig._applier
     import rtconfig.audit
     import rtconfig.testing
 
     expected = {
-        rtconfig.applier: {
+        rtconfig._applier: {
             "USER_AGENT", "Applier", "AsyncApplier", "AuditSink", "Clock", "MintFailure",
             "MintJob", "MintResult", "RetryPolicy", "check_base_url", "endpoint_url",
             "is_loopback_host", "parse_param", "retry_after_s", "should_retry",

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rtconfig.applier import Applier
-from rtconfig.endpoints import Endpoint
+from rtconfig._applier import Applier
+from rtconfig._endpoints import Endpoint
 from rtconfig.testing import Emulator
 from tests._apply_helpers import API_KEY, make_job
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 import structlog
 
+from rtconfig._applier import Applier, RetryPolicy
 from rtconfig._version import __version__
-from rtconfig.applier import Applier, RetryPolicy
 from rtconfig.audit import (
     REDACTED,
     AuditLog,

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 import rtconfig
-from rtconfig.applier import Applier, MintJob
+from rtconfig._applier import Applier, MintJob
+from rtconfig._cli import main
+from rtconfig._errors import MintError
 from rtconfig.audit import read_audit_log
-from rtconfig.cli import main
-from rtconfig.errors import MintError
 from rtconfig.testing import Emulator, Fault
 
 REPO = Path(__file__).resolve().parents[1]
@@ -369,7 +369,7 @@ def test_validate_does_not_import_httpx_or_structlog() -> None:
     """Registering the apply command keeps `rtconfig validate` free of the HTTP stack."""
     code = (
         "import sys\n"
-        "from rtconfig.cli import main\n"
+        "from rtconfig._cli import main\n"
         "try:\n"
         f"    main(['validate', {str(REPO / 'sessions.toml')!r}], standalone_mode=False)\n"
         "except SystemExit:\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from rtconfig.cli import main
+from rtconfig._cli import main
 from rtconfig.testing import Emulator
 
 WriteToml = Callable[..., Path]

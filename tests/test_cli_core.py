@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner, Result
 
-from rtconfig.cli import main
+from rtconfig._cli import main
 
 WriteToml = Callable[..., Path]
 REPO = Path(__file__).resolve().parents[1]
@@ -267,7 +267,7 @@ def test_internal_error_is_reported_as_bug(monkeypatch: pytest.MonkeyPatch, laye
     def boom(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr("rtconfig.cli._core.load", boom)
+    monkeypatch.setattr("rtconfig._cli._core.load", boom)
     result = CliRunner().invoke(main, ["render", str(layered), "support"], env={})
     assert result.exit_code == 70
     assert "this is a bug in rtconfig" in result.stderr

@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from rtconfig.cli import main
+from rtconfig._cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from rtconfig.checks import check_body
-from rtconfig.endpoints import Endpoint, body_from_template
-from rtconfig.models import SPEC_DEFAULTS
+from rtconfig._checks import check_body
+from rtconfig._endpoints import Endpoint, body_from_template
+from rtconfig._models import SPEC_DEFAULTS
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "realtime-openapi.yaml"
 if not SPEC.is_file():

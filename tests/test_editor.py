@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rtconfig.cli import main
+from rtconfig._cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 TAPLO = shutil.which(

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from rtconfig.endpoints import Endpoint
+from rtconfig._endpoints import Endpoint
 from rtconfig.testing import EMULATOR_API_KEY, Emulator, Fault, capture_audit
 
 AUTH = {"Authorization": "Bearer sk-anything"}

@@ -16,8 +16,8 @@ import yaml
 from click.testing import CliRunner
 
 import rtconfig
-from rtconfig.applier import Applier, MintJob
-from rtconfig.cli import main
+from rtconfig._applier import Applier, MintJob
+from rtconfig._cli import main
 from rtconfig.testing import Emulator, capture_audit
 from tests._console import console_blocks, run_block, scratch_repo, shell_env
 

@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from rtconfig.applier import Applier, MintJob, RetryPolicy
+from rtconfig._applier import Applier, MintJob, RetryPolicy
+from rtconfig._cli import main
+from rtconfig._endpoints import Endpoint
+from rtconfig._settings import Settings
 from rtconfig.audit import read_audit_log, secret_fingerprint
-from rtconfig.cli import main
-from rtconfig.endpoints import Endpoint
-from rtconfig.settings import Settings
 from rtconfig.testing import Emulator, Fault
 from tests._robust import (
     CANARY_KEY,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rtconfig.cli import main
+from rtconfig._cli import main
 
 CASES = Path(__file__).parent / "cases" / "errors"
 

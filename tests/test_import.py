@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from rtconfig.config import load
-from rtconfig.endpoints import Endpoint, template_view
-from rtconfig.errors import ConfigError
-from rtconfig.importer import (
+from rtconfig._config import load
+from rtconfig._endpoints import Endpoint, template_view
+from rtconfig._errors import ConfigError
+from rtconfig._importer import (
     ImportedTemplate,
     import_session,
     infer_endpoint,
     template_name_from,
     to_toml,
 )
-from rtconfig.resolver import ResolvedTemplate
+from rtconfig._resolver import ResolvedTemplate
 
 TOKEN = "ek_68af296e8e408191a1120ab6383263c2"
 
@@ -179,7 +179,7 @@ def _put(tree: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
 
 def _restore_defaults(imported: ImportedTemplate, body: dict[str, Any]) -> dict[str, Any]:
     """The template view of ``body`` with the dropped spec defaults put back."""
-    from rtconfig.models import defaults_for
+    from rtconfig._models import defaults_for
 
     view = copy.deepcopy(template_view(imported.endpoint, body))
     defaults = defaults_for(imported.endpoint, view)

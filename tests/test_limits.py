@@ -22,12 +22,12 @@ import httpx
 import pytest
 
 import rtconfig
-from rtconfig.applier import Applier
+from rtconfig._applier import Applier
+from rtconfig._checks import MAX_SCHEMA_DEPTH
+from rtconfig._errors import ConfigError
+from rtconfig._loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, parse_document, read_document
+from rtconfig._sources import MAX_INSTRUCTIONS_BYTES
 from rtconfig.audit import read_audit_log
-from rtconfig.checks import MAX_SCHEMA_DEPTH
-from rtconfig.errors import ConfigError
-from rtconfig.loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, parse_document, read_document
-from rtconfig.sources import MAX_INSTRUCTIONS_BYTES
 from tests._apply_helpers import API_KEY, Script, make_job
 from tests._robust import GA_HEAD, cli, deadline, run_rtconfig
 
@@ -336,7 +336,7 @@ def test_thousands_of_templates_validate_in_time_proportional_to_size(tmp_path: 
         config = rtconfig.load(path)
         check = config.check(environ={})
         assert len(check.templates) == count and not check.errors
-        from rtconfig.planner import make_plan
+        from rtconfig._planner import make_plan
 
         make_plan(check.templates)
         return time.perf_counter() - started
@@ -357,7 +357,7 @@ def _inline(value: Any) -> str:
 
 def test_an_enormous_response_is_refused_not_held() -> None:
     """An answer larger than MAX_RESPONSE_BYTES fails that mint instead of filling memory."""
-    from rtconfig.applier import MAX_RESPONSE_BYTES
+    from rtconfig._applier import MAX_RESPONSE_BYTES
 
     huge = b'{"value": "ek_' + b"x" * (MAX_RESPONSE_BYTES + 1) + b'"}'
     script = Script([httpx.Response(200, content=huge)])

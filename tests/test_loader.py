@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rtconfig.errors import ConfigError
-from rtconfig.loader import MAX_FILE_BYTES, parse_document, read_document
+from rtconfig._errors import ConfigError
+from rtconfig._loader import MAX_FILE_BYTES, parse_document, read_document
 
 WriteToml = Callable[..., Path]
 

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from rtconfig._version import __version__
-from rtconfig.cli import main
-from rtconfig.config import load
-from rtconfig.errors import ConfigError
-from rtconfig.lockfile import (
+from rtconfig._cli import main
+from rtconfig._config import load
+from rtconfig._errors import ConfigError
+from rtconfig._lockfile import (
     LOCK_FORMAT_VERSION,
     Lock,
     build_lock,
@@ -25,6 +24,7 @@ from rtconfig.lockfile import (
     read_lock,
     write_lock,
 )
+from rtconfig._version import __version__
 
 CONFIG = """
 [api]

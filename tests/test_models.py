@@ -14,9 +14,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from rtconfig.checks import MAX_SCHEMA_DEPTH, Problem, check_body
-from rtconfig.endpoints import Endpoint, body_from_template
-from rtconfig.models import (
+from rtconfig._checks import MAX_SCHEMA_DEPTH, Problem, check_body
+from rtconfig._endpoints import Endpoint, body_from_template
+from rtconfig._models import (
     KNOWN_BETA_MODELS,
     KNOWN_MODELS,
     KNOWN_TRANSCRIPTION_MODELS,
@@ -1195,9 +1195,9 @@ def test_template_schema_is_a_fresh_copy() -> None:
 
 
 def test_importing_builds_no_validator() -> None:
-    """``import rtconfig.checks`` defers every validator build to first use."""
+    """``import rtconfig._checks`` defers every validator build to first use."""
     code = (
-        "import rtconfig.checks, rtconfig.models as m\n"
+        "import rtconfig._checks, rtconfig._models as m\n"
         "print(m.request_adapter.cache_info().currsize)\n"
     )
     out = subprocess.run(

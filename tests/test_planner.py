@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rtconfig.config import load
-from rtconfig.lockfile import Lock, build_lock
-from rtconfig.planner import (
+from rtconfig._config import load
+from rtconfig._lockfile import Lock, build_lock
+from rtconfig._planner import (
     Plan,
     TemplatePlan,
     diff_fields,
@@ -19,7 +19,7 @@ from rtconfig.planner import (
     make_plan,
     same_value,
 )
-from rtconfig.resolver import ResolvedTemplate
+from rtconfig._resolver import ResolvedTemplate
 
 GA = """
 [api]
@@ -249,7 +249,7 @@ def test_locked_mismatches(write_toml: Callable[..., Path]) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["rtconfig.planner", "rtconfig.plan_render", "rtconfig.lockfile"]
+    "module", ["rtconfig._planner", "rtconfig._plan_render", "rtconfig._lockfile"]
 )
 def test_planning_imports_no_http_or_logging_stack(module: str) -> None:
     """The planner, its renderer and the lock file import neither httpx nor structlog nor click."""

@@ -18,10 +18,10 @@ def test_all_is_sorted_and_resolvable() -> None:
 def test_validate_imports_no_http_stack(tmp_path: object) -> None:
     """``rtconfig validate`` runs without importing httpx, structlog or the applier."""
     code = (
-        "import sys; from rtconfig.cli import main\n"
+        "import sys; from rtconfig._cli import main\n"
         "try:\n    main(['validate', 'sessions.toml'])\n"
         "except SystemExit as e:\n    code = e.code\n"
-        "bad = [m for m in ('httpx', 'structlog', 'rtconfig.applier', 'anyio', 'h11') "
+        "bad = [m for m in ('httpx', 'structlog', 'rtconfig._applier', 'anyio', 'h11') "
         "if m in sys.modules]\n"
         "print('LOADED:' + ','.join(bad)); print('EXIT:' + str(code))\n"
     )

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from rtconfig.loader import read_document
-from rtconfig.origins import OriginKind
-from rtconfig.resolver import Resolution, Resolver, resolve_settings
-from rtconfig.settings import DEFAULT_BASE_URL
-from rtconfig.sources import override_layers, read_sources
+from rtconfig._loader import read_document
+from rtconfig._origins import OriginKind
+from rtconfig._resolver import Resolution, Resolver, resolve_settings
+from rtconfig._settings import DEFAULT_BASE_URL
+from rtconfig._sources import override_layers, read_sources
 
 WriteToml = Callable[..., Path]
 
@@ -332,7 +332,7 @@ def test_hundred_level_chain_resolves(write_toml: WriteToml) -> None:
 
 def test_too_deep_chain_is_refused_with_the_limit(write_toml: WriteToml) -> None:
     """A chain past the depth limit is a diagnostic naming the limit, not a RecursionError."""
-    from rtconfig.resolver import MAX_INHERITANCE_DEPTH
+    from rtconfig._resolver import MAX_INHERITANCE_DEPTH
 
     n = MAX_INHERITANCE_DEPTH + 5
     text = "[templates.t0]\n" + "".join(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import rtconfig.saved_plan as saved_plan_module
-from rtconfig.config import load
-from rtconfig.errors import ConfigError, StalePlanError
-from rtconfig.planner import make_plan
-from rtconfig.saved_plan import (
+import rtconfig._saved_plan as saved_plan_module
+from rtconfig._config import load
+from rtconfig._errors import ConfigError, StalePlanError
+from rtconfig._planner import make_plan
+from rtconfig._saved_plan import (
     check_fresh,
     is_saved_plan,
     read_saved_plan,
@@ -247,8 +247,8 @@ def test_resolve_saved_plan_gives_provenance(config: Path) -> None:
 
 def test_locked_mismatches_accepts_saved_templates(config: Path) -> None:
     """apply PLAN --locked can check a saved plan's templates against the lock file."""
-    from rtconfig.lockfile import build_lock
-    from rtconfig.planner import locked_mismatches
+    from rtconfig._lockfile import build_lock
+    from rtconfig._planner import locked_mismatches
 
     saved = read_saved_plan(_make(config, {}), {})
     lock = build_lock(load(config).check(environ={}).templates)

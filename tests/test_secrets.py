@@ -16,13 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 import rtconfig
-from rtconfig.applier import Applier, MintFailure, MintJob, RetryPolicy
+from rtconfig._applier import Applier, MintFailure, MintJob, RetryPolicy
+from rtconfig._cli import main
+from rtconfig._errors import ConfigError, MintError, StalePlanError, UsageError
+from rtconfig._lockfile import build_lock, dumps_lock
+from rtconfig._planner import make_plan
+from rtconfig._saved_plan import read_saved_plan
 from rtconfig.audit import AuditLog
-from rtconfig.cli import main
-from rtconfig.errors import ConfigError, MintError, StalePlanError, UsageError
-from rtconfig.lockfile import build_lock, dumps_lock
-from rtconfig.planner import make_plan
-from rtconfig.saved_plan import read_saved_plan
 from rtconfig.testing import Emulator, Fault, capture_audit
 from tests._apply_helpers import FakeClock, Script, api_error
 from tests._robust import CANARY_KEY, GA_HEAD, STATS, assert_clean, cli
@@ -274,8 +274,8 @@ def test_debug_logging_of_httpx_and_httpcore_holds_no_secret(
         "session": {"type": "realtime"},
     }
     with Emulator() as api, caplog.at_level(logging.DEBUG):
-        from rtconfig.endpoints import Endpoint
-        from rtconfig.settings import Settings
+        from rtconfig._endpoints import Endpoint
+        from rtconfig._settings import Settings
 
         job = MintJob(
             "t",

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from rtconfig.applier import Applier, MintJob
-from rtconfig.cli import main
-from rtconfig.endpoints import Endpoint
-from rtconfig.settings import SETTING_KEYS, Settings
+from rtconfig._applier import Applier, MintJob
+from rtconfig._cli import main
+from rtconfig._endpoints import Endpoint
+from rtconfig._settings import SETTING_KEYS, Settings
 from tests._robust import CANARY_KEY, STATS, RawServer, assert_clean, cli, read_request
 
 GA_BODY = {"session": {"type": "realtime", "model": "gpt-realtime"}}

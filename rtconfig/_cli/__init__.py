@@ -6,11 +6,11 @@ imported inside the commands that need them, so ``rtconfig validate`` never pays
 
 from __future__ import annotations
 
-from rtconfig.cli._common import main
+from rtconfig._cli._common import main
 
 # Importing the command modules registers their commands on `main`.
-from rtconfig.cli import _core  # noqa: F401  isort: skip
-from rtconfig.cli import _plan  # noqa: F401  isort: skip
-from rtconfig.cli import _apply  # noqa: F401  isort: skip
+from rtconfig._cli import _core  # noqa: F401  isort: skip
+from rtconfig._cli import _plan  # noqa: F401  isort: skip
+from rtconfig._cli import _apply  # noqa: F401  isort: skip
 
 __all__ = ["main"]

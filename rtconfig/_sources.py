@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import KEY_LIKE, Diagnostic, format_path
-from rtconfig.loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
-from rtconfig.origins import Origin, OriginKind
-from rtconfig.settings import SETTING_KEYS
-from rtconfig.suggest import did_you_mean
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import KEY_LIKE, Diagnostic, format_path
+from rtconfig._loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
+from rtconfig._origins import Origin, OriginKind
+from rtconfig._settings import SETTING_KEYS
+from rtconfig._suggest import did_you_mean
 
 __all__ = [
     "META_KEYS",

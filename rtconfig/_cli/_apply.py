@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from rtconfig.cli._common import (
+from rtconfig._cli._common import (
     env_option,
     handle_errors,
     main,
@@ -29,13 +29,13 @@ from rtconfig.cli._common import (
     set_option,
     templates_option,
 )
-from rtconfig.errors import ConfigError, Diagnostic, UsageError
+from rtconfig._errors import ConfigError, Diagnostic, UsageError
 
 if TYPE_CHECKING:
-    from rtconfig.applier import Applier, MintFailure, MintJob, MintResult
+    from rtconfig._applier import Applier, MintFailure, MintJob, MintResult
+    from rtconfig._planner import Lockable
+    from rtconfig._resolver import ResolvedTemplate
     from rtconfig.audit import AuditLog
-    from rtconfig.planner import Lockable
-    from rtconfig.resolver import ResolvedTemplate
 
 FILE = click.Path(dir_okay=False, path_type=str)
 
@@ -119,7 +119,7 @@ def apply(
         resolved = _resolve(file, env, templates, sets, base_url)
         if locked:
             _check_locked(file, resolved)
-        from rtconfig.applier import MintJob
+        from rtconfig._applier import MintJob
 
         jobs = [MintJob.from_resolved(template) for template in resolved]
 
@@ -178,7 +178,7 @@ def _resolve(
     sets: Sequence[str],
     base_url: str | None,
 ) -> tuple[ResolvedTemplate, ...]:
-    from rtconfig.config import load
+    from rtconfig._config import load
 
     check = load(file).check(
         envs=[env],
@@ -194,7 +194,7 @@ def _resolve(
 
 
 def _is_saved_plan(file: str) -> bool:
-    from rtconfig.saved_plan import is_saved_plan
+    from rtconfig._saved_plan import is_saved_plan
 
     # A .json that is not a plan goes down the plan path too, to be told what it is not.
     return file.endswith(".json") or is_saved_plan(file)
@@ -206,8 +206,8 @@ def _jobs_from_saved_plan(
     """The exact planned bodies of a ``plan --out`` file; a stale plan is refused, naming what
     changed. API errors still point at TOML lines: the plan's inputs are unchanged, so its
     templates are resolved again for their provenance."""
-    from rtconfig.applier import MintJob
-    from rtconfig.saved_plan import read_saved_plan, resolve_saved_plan
+    from rtconfig._applier import MintJob
+    from rtconfig._saved_plan import read_saved_plan, resolve_saved_plan
 
     saved = read_saved_plan(file, os.environ)
     if env is not None and env not in saved.envs:
@@ -245,8 +245,8 @@ def _check_locked(file: str, resolved: Sequence[ResolvedTemplate]) -> None:
 
 
 def _refuse_unlocked(file: str, templates: Sequence[Lockable]) -> None:
-    from rtconfig.lockfile import lock_path_for, read_lock
-    from rtconfig.planner import locked_mismatches
+    from rtconfig._lockfile import lock_path_for, read_lock
+    from rtconfig._planner import locked_mismatches
 
     lock_path = lock_path_for(file)
     problems = locked_mismatches(templates, read_lock(lock_path), lock_file=str(lock_path))
@@ -263,7 +263,7 @@ def _refuse_unlocked(file: str, templates: Sequence[Lockable]) -> None:
 
 
 def _dry_run(run_id: str, jobs: Sequence[MintJob], output: str | None) -> None:
-    from rtconfig.applier import USER_AGENT, check_base_url
+    from rtconfig._applier import USER_AGENT, check_base_url
 
     problems = [p for p in {check_base_url(job.settings.base_url) for job in jobs} if p]
     if problems:
@@ -321,7 +321,7 @@ def _mint(
     output: str | None,
     emulate: bool,
 ) -> int:
-    from rtconfig.applier import Applier
+    from rtconfig._applier import Applier
     from rtconfig.audit import AuditLog, default_audit_path
 
     emulator = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rtconfig._endpoints import Endpoint
+from rtconfig._settings import SETTING_KEYS
 from rtconfig._version import __version__
-from rtconfig.endpoints import Endpoint
-from rtconfig.settings import SETTING_KEYS
 
 __all__ = ["sessions_toml_schema"]
 
@@ -47,7 +47,7 @@ def _fields_schema() -> dict[str, dict[str, Any]]:
     """Every API field any endpoint accepts in a template; a key two endpoints shape
     differently accepts either shape (the validator knows the template's endpoint, editors don't).
     """
-    from rtconfig.models import template_json_schema
+    from rtconfig._models import template_json_schema
 
     variants = [
         template_json_schema(Endpoint.SESSIONS),

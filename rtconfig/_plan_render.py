@@ -1,4 +1,4 @@
-"""Rendering a :class:`~rtconfig.planner.Plan` as text for people or as JSON for programs.
+"""Rendering a :class:`~rtconfig._planner.Plan` as text for people or as JSON for programs.
 
 The text follows Terraform's conventions: ``+`` new, ``~`` changed, ``-`` removed; fields at their
 documented default and unchanged fields are hidden behind a ``# (N … hidden)`` line; long strings
@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from rtconfig.planner import (
+from rtconfig._planner import (
     FieldChange,
     Plan,
     PlannedField,

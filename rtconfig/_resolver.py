@@ -8,12 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import Diagnostic
-from rtconfig.origins import FieldRecord, Origin
-from rtconfig.settings import SETTING_KEYS, Settings
-from rtconfig.sources import Layer, Sources, TemplateSource, check_setting
-from rtconfig.suggest import did_you_mean
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import Diagnostic
+from rtconfig._origins import FieldRecord, Origin
+from rtconfig._settings import SETTING_KEYS, Settings
+from rtconfig._sources import Layer, Sources, TemplateSource, check_setting
+from rtconfig._suggest import did_you_mean
 
 Path = tuple[str | int, ...]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rtconfig.endpoints import Endpoint
+from rtconfig._endpoints import Endpoint
 
 __all__ = ["DEFAULT_BASE_URL", "SETTING_KEYS", "Settings"]
 

@@ -26,10 +26,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtconfig.endpoints import Endpoint, body_from_template, template_path, template_view
-from rtconfig.errors import ConfigError, Diagnostic, format_path
-from rtconfig.planner import same_value
-from rtconfig.sources import iter_leaves
+from rtconfig._endpoints import Endpoint, body_from_template, template_path, template_view
+from rtconfig._errors import ConfigError, Diagnostic, format_path
+from rtconfig._planner import same_value
+from rtconfig._sources import iter_leaves
 
 __all__ = [
     "ImportedTemplate",
@@ -172,7 +172,7 @@ def _template_fields(
 
 def _check(endpoint: Endpoint, fields: Mapping[str, Any]) -> list[tuple[Path, str, str]]:
     """(template path, severity, message) of every problem the template's body has."""
-    from rtconfig.checks import check_body  # the models are a heavy import: load on demand
+    from rtconfig._checks import check_body  # the models are a heavy import: load on demand
 
     body = body_from_template(endpoint, dict(fields))
     return [
@@ -267,7 +267,7 @@ def import_session(
                     dropped.append((format_path(path), "a request cannot send it"))
                     _delete(fields, path)
 
-    from rtconfig.models import defaults_for
+    from rtconfig._models import defaults_for
 
     defaults = defaults_for(endpoint, fields)
     at_default = {

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtconfig.errors import ConfigError, Diagnostic
-from rtconfig.loader import read_document
-from rtconfig.resolver import ResolvedTemplate, Resolver, resolve_settings
-from rtconfig.sources import Sources, override_layers, read_sources
-from rtconfig.suggest import did_you_mean
-from rtconfig.validator import validate
+from rtconfig._errors import ConfigError, Diagnostic
+from rtconfig._loader import read_document
+from rtconfig._resolver import ResolvedTemplate, Resolver, resolve_settings
+from rtconfig._sources import Sources, override_layers, read_sources
+from rtconfig._suggest import did_you_mean
+from rtconfig._validator import validate
 
 __all__ = ["ALL_ENVIRONMENTS", "Check", "Config", "load"]
 

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
+from rtconfig._errors import ConfigError, Diagnostic, RtconfigError, redact_key_like
 from rtconfig._version import __version__
-from rtconfig.errors import ConfigError, Diagnostic, RtconfigError, redact_key_like
 
 F = TypeVar("F", bound=Callable[..., Any])
 

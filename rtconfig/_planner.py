@@ -6,7 +6,7 @@ whole body compares with the lock file (``new``, ``changed`` with a field-level 
 ``unchanged``; locked pairs no longer in the file are ``removed``). Arrays are leaves; paths are
 template paths (``audio.output.voice``, ``expires_after.seconds``).
 
-This module is pure: no I/O, no printing. :mod:`rtconfig.plan_render` turns a plan into text or
+This module is pure: no I/O, no printing. :mod:`rtconfig._plan_render` turns a plan into text or
 JSON without making any decision of its own.
 """
 
@@ -17,13 +17,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from rtconfig.endpoints import Endpoint, template_view
-from rtconfig.errors import format_path
-from rtconfig.lockfile import Lock, LockEntry, env_label
-from rtconfig.origins import Origin
-from rtconfig.resolver import ResolvedTemplate
-from rtconfig.settings import Settings
-from rtconfig.sources import iter_leaves
+from rtconfig._endpoints import Endpoint, template_view
+from rtconfig._errors import format_path
+from rtconfig._lockfile import Lock, LockEntry, env_label
+from rtconfig._origins import Origin
+from rtconfig._resolver import ResolvedTemplate
+from rtconfig._settings import Settings
+from rtconfig._sources import iter_leaves
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -244,7 +244,7 @@ def _overlaps(a: Path, b: Path) -> bool:
 
 def _fields(resolved: ResolvedTemplate, view: Mapping[str, Any]) -> tuple[PlannedField, ...]:
     """Every leaf of ``view`` with its default and origin (one walk: plans can be large)."""
-    from rtconfig.models import defaults_for  # the models are a heavy import; load on demand
+    from rtconfig._models import defaults_for  # the models are a heavy import; load on demand
 
     defaults: Mapping[Any, Any] = defaults_for(resolved.endpoint, view)
     records = resolved.fields

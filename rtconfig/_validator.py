@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rtconfig.endpoints import Endpoint, body_from_template, template_path
-from rtconfig.errors import Diagnostic, format_path
-from rtconfig.origins import Origin
-from rtconfig.resolver import Path, Resolution, ResolvedTemplate
-from rtconfig.settings import Settings
-from rtconfig.sources import Sources
+from rtconfig._endpoints import Endpoint, body_from_template, template_path
+from rtconfig._errors import Diagnostic, format_path
+from rtconfig._origins import Origin
+from rtconfig._resolver import Path, Resolution, ResolvedTemplate
+from rtconfig._settings import Settings
+from rtconfig._sources import Sources
 
 __all__ = ["validate"]
 
@@ -23,7 +23,7 @@ def validate(
     resolution: Resolution,
 ) -> tuple[ResolvedTemplate | None, list[Diagnostic]]:
     """Check one resolved template against its endpoint; the template when it has no errors."""
-    from rtconfig.checks import check_body  # the models are the heaviest import: load on demand
+    from rtconfig._checks import check_body  # the models are the heaviest import: load on demand
 
     template = sources.templates[name]
     fields: dict[str, Any] = dict(resolution.values)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rtconfig.errors import ConfigError
+from rtconfig._errors import ConfigError
 
 __all__ = [
     "MAX_FILE_BYTES",

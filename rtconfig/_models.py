@@ -30,7 +30,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict before 3.12
 
-from rtconfig.endpoints import Endpoint
+from rtconfig._endpoints import Endpoint
 
 __all__ = [
     "KNOWN_BETA_MODELS",

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import ConfigError
+from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
+from rtconfig._resolver import ResolvedTemplate, body_sha256
 from rtconfig._version import __version__
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import ConfigError
-from rtconfig.loader import MAX_NESTING_DEPTH, deeper_than
-from rtconfig.resolver import ResolvedTemplate, body_sha256
 
 __all__ = [
     "LOCK_FORMAT_VERSION",

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from rtconfig.cli._common import (
+from rtconfig._cli._common import (
     echo_json,
     env_option,
     handle_errors,
@@ -17,9 +17,9 @@ from rtconfig.cli._common import (
     print_diagnostics,
     set_option,
 )
-from rtconfig.config import ALL_ENVIRONMENTS, load
-from rtconfig.errors import ConfigError, format_path
-from rtconfig.origins import FieldRecord
+from rtconfig._config import ALL_ENVIRONMENTS, load
+from rtconfig._errors import ConfigError, format_path
+from rtconfig._origins import FieldRecord
 
 FILE = click.Path(dir_okay=False, path_type=str)
 
@@ -150,6 +150,6 @@ def _short(value: Any, limit: int = 80) -> str:
 @handle_errors
 def schema() -> None:
     """Print the JSON Schema of sessions.toml, for editors (taplo, Even Better TOML)."""
-    from rtconfig.file_schema import sessions_toml_schema
+    from rtconfig._file_schema import sessions_toml_schema
 
     echo_json(sessions_toml_schema())

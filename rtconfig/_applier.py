@@ -9,7 +9,7 @@
 
 A failed mint is a *result*, never an exception: every selected template is attempted and the
 caller decides what a failure means (the CLI exits 3; :meth:`MintResult.raise_for_error` raises
-:class:`~rtconfig.errors.MintError`). httpx's errors are translated here and nowhere else.
+:class:`~rtconfig._errors.MintError`). httpx's errors are translated here and nowhere else.
 
 Why threads and sync connections: httpx's ``AsyncClient`` pool loses most of its throughput
 past a couple of dozen requests in flight (encode/httpx#3215); a pool of threads, each request
@@ -37,17 +37,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from rtconfig._endpoints import Endpoint, template_path
+from rtconfig._errors import MintError, format_path
+from rtconfig._origins import Origin
+from rtconfig._settings import Settings
 from rtconfig._version import __version__
 from rtconfig.audit import secret_fingerprint
-from rtconfig.endpoints import Endpoint, template_path
-from rtconfig.errors import MintError, format_path
-from rtconfig.origins import Origin
-from rtconfig.settings import Settings
 
 if TYPE_CHECKING:
     import ssl
 
-    from rtconfig.resolver import ResolvedTemplate
+    from rtconfig._resolver import ResolvedTemplate
 
 __all__ = [
     "USER_AGENT",
@@ -129,7 +129,7 @@ class MintJob:
     @property
     def body_sha256(self) -> str:
         """The contract's body hash (the one ``plan`` and the lock file show)."""
-        from rtconfig.resolver import body_sha256
+        from rtconfig._resolver import body_sha256
 
         return body_sha256(self.body)
 

@@ -13,7 +13,7 @@ from typing import IO, Any
 import click
 from click.core import ParameterSource
 
-from rtconfig.cli._common import (
+from rtconfig._cli._common import (
     echo_json,
     env_option,
     handle_errors,
@@ -22,10 +22,10 @@ from rtconfig.cli._common import (
     set_option,
     templates_option,
 )
-from rtconfig.config import ALL_ENVIRONMENTS, load
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import ConfigError
-from rtconfig.loader import MAX_NESTING_DEPTH, deeper_than
+from rtconfig._config import ALL_ENVIRONMENTS, load
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import ConfigError
+from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
 
 FILE = click.Path(dir_okay=False, path_type=str)
 
@@ -91,9 +91,9 @@ def plan(
 
     Plans the environment given by --env (or $RTCONFIG_ENV), else the default environment.
     """
-    from rtconfig.lockfile import lock_path_for, read_lock
-    from rtconfig.plan_render import plan_json, render_text
-    from rtconfig.planner import make_plan
+    from rtconfig._lockfile import lock_path_for, read_lock
+    from rtconfig._plan_render import plan_json, render_text
+    from rtconfig._planner import make_plan
 
     check = load(file).check(
         envs=[env], templates=list(templates) or None, environ=os.environ, sets=sets
@@ -111,7 +111,7 @@ def plan(
         lock_file=str(lock_path),
     )
     if out is not None:
-        from rtconfig.saved_plan import write_saved_plan
+        from rtconfig._saved_plan import write_saved_plan
 
         write_saved_plan(
             out,
@@ -153,7 +153,7 @@ def plan(
 @handle_errors
 def lock(file: str, check_only: bool) -> None:
     """Write <stem>.lock.json beside FILE: every (template, environment) body and its sha256."""
-    from rtconfig.lockfile import build_lock, lock_path_for, lock_staleness, read_lock, write_lock
+    from rtconfig._lockfile import build_lock, lock_path_for, lock_staleness, read_lock, write_lock
 
     config = load(file)
     result = config.check(envs=ALL_ENVIRONMENTS, environ=os.environ)
@@ -206,7 +206,7 @@ def import_(session_file: str, name: str | None, endpoint: str | None) -> None:
 
     Response-only fields (ids, the token) and fields at their spec default are dropped.
     """
-    from rtconfig.importer import import_session, template_name_from, to_toml
+    from rtconfig._importer import import_session, template_name_from, to_toml
 
     shown = "<stdin>" if session_file == "-" else session_file
     try:

@@ -1,6 +1,6 @@
 """Saved plans (``rtconfig plan --out PLAN.json``): the exact bodies to send and a fingerprint
 of every input that produced them, so that ``rtconfig apply PLAN.json`` sends exactly what was
-reviewed, or refuses with :class:`~rtconfig.errors.StalePlanError` naming what changed.
+reviewed, or refuses with :class:`~rtconfig._errors.StalePlanError` naming what changed.
 
 The fingerprint holds the sha256 of the TOML file's bytes and of each ``instructions_file`` that
 supplied a planned body, the names and value hashes of the environment variables that influence
@@ -33,15 +33,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import ConfigError, StalePlanError
+from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
+from rtconfig._lockfile import atomic_write_text
+from rtconfig._origins import OriginKind
+from rtconfig._planner import Plan
+from rtconfig._resolver import ResolvedTemplate, body_sha256
+from rtconfig._settings import Settings
 from rtconfig._version import __version__
-from rtconfig.endpoints import Endpoint
-from rtconfig.errors import ConfigError, StalePlanError
-from rtconfig.loader import MAX_NESTING_DEPTH, deeper_than
-from rtconfig.lockfile import atomic_write_text
-from rtconfig.origins import OriginKind
-from rtconfig.planner import Plan
-from rtconfig.resolver import ResolvedTemplate, body_sha256
-from rtconfig.settings import Settings
 
 __all__ = [
     "SAVED_PLAN_FORMAT_VERSION",
@@ -451,7 +451,7 @@ def resolve_saved_plan(
     For callers that want provenance (``origin_of``) with the planned bodies. Raises
     :class:`StalePlanError` if an input changed or a body no longer matches the plan.
     """
-    from rtconfig.config import load
+    from rtconfig._config import load
 
     environ = os.environ if environ is None else environ
     check_fresh(saved, environ)

@@ -31,8 +31,8 @@ from typing import (
 from pydantic import Tag, ValidationError
 from typing_extensions import is_typeddict
 
-from rtconfig.endpoints import Endpoint
-from rtconfig.models import (
+from rtconfig._endpoints import Endpoint
+from rtconfig._models import (
     KNOWN_BETA_MODELS,
     KNOWN_MODELS,
     KNOWN_TRANSCRIPTION_MODELS,
