@@ -1,4 +1,4 @@
-"""Shared fixtures: write a sessions.toml into a temporary folder."""
+"""Shared fixtures: a clean environment for every test; write a sessions.toml into tmp_path."""
 
 from __future__ import annotations
 
@@ -12,6 +12,20 @@ from hypothesis import HealthCheck, settings
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC_DIR = REPO.parent / "shared" / "spec"
+
+
+# Variables a developer's shell (or a CI runner) may export that change what rtconfig does:
+# RTCONFIG_ENV picks the default environment, RTCONFIG__… overrides settings, RTCONFIG_TODAY pins
+# the lifecycle date, OPENAI_API_KEY / OPENAI_BASE_URL … are read by apply. Tests set their own.
+_CLEARED_PREFIXES = ("RTCONFIG", "OPENAI")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without RTCONFIG* / OPENAI* variables (subprocesses inherit the same)."""
+    for name in list(os.environ):
+        if name.upper().startswith(_CLEARED_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
