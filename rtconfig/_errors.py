@@ -23,6 +23,7 @@ Severity = Literal["error", "warning"]
 
 __all__ = [
     "KEY_LIKE",
+    "TOKEN_LIKE",
     "ConfigError",
     "Diagnostic",
     "MintError",
@@ -37,6 +38,8 @@ __all__ = [
 # Anything that looks like an OpenAI key. Refused where it is written, and never echoed.
 KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}")
 KEY_REDACTED = "[REDACTED key-like value]"
+# A minted client secret (``ek_…``): never a legitimate part of a prompt or a configuration.
+TOKEN_LIKE = re.compile(r"\bek_[A-Za-z0-9_-]{16,}")
 
 
 def redact_key_like(text: str) -> str:

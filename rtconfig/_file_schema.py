@@ -81,6 +81,10 @@ def sessions_toml_schema() -> dict[str, Any]:
             "type": "string",
             "description": "Path (relative to this file) whose text becomes `instructions`.",
         },
+        "instructions_file_allow_hidden": {
+            "type": "boolean",
+            "description": "Allow this table's instructions_file to go through a dot-directory.",
+        },
         "null": {**_PATHS, "description": "Dotted paths to send as explicit JSON null."},
         "unset": {**_PATHS, "description": "Dotted paths to drop from inherited values."},
     }

@@ -12,7 +12,6 @@ would be a second authority on what TOML means.
 from __future__ import annotations
 
 import bisect
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rtconfig._errors import ConfigError
+from rtconfig._files import SESSIONS_TOML, FileProblem, FileRefused, read_file
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -34,7 +34,7 @@ __all__ = [
 KeyPath = tuple[str | int, ...]
 
 # Hard limit on what rtconfig will read: a sessions.toml is hand-written configuration.
-MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FILE_BYTES = SESSIONS_TOML.max_bytes
 # How deeply tables and arrays may nest, in the file and in RTCONFIG__/--set values. Real files
 # nest a handful of levels (a tool's JSON Schema a few dozen); the limit keeps every recursive
 # walk after loading far from Python's recursion limit, wherever the caller's stack stands.
@@ -78,22 +78,18 @@ def read_document(path: str | Path, display: str | None = None) -> Document:
     """Read and parse a TOML file; errors become a :class:`ConfigError` at ``file:line:col``."""
     file = display if display is not None else str(path)
     try:
-        # Read at most one byte past the limit: /dev/zero or a huge file must not fill memory.
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-            size = os.fstat(handle.fileno()).st_size
-    except FileNotFoundError:
-        raise ConfigError.single("no such file", file=file) from None
-    except IsADirectoryError:
-        raise ConfigError.single("is a directory, not a TOML file", file=file) from None
-    except OSError as exc:
-        raise ConfigError.single(f"cannot read: {exc.strerror}", file=file) from None
-    if len(raw) > MAX_FILE_BYTES:
-        shown = f"{size} bytes" if size > MAX_FILE_BYTES else f"more than {MAX_FILE_BYTES} bytes"
-        raise ConfigError.single(
-            f"file is {shown}; rtconfig reads at most {MAX_FILE_BYTES} bytes (16 MiB)",
-            file=file,
-        )
+        raw = read_file(path, SESSIONS_TOML)
+    except FileRefused as exc:
+        if exc.problem is FileProblem.TOO_LARGE:
+            shown = (
+                f"{exc.size} bytes" if exc.size is not None else f"more than {MAX_FILE_BYTES} bytes"
+            )
+            message = f"file is {shown}; rtconfig reads at most {MAX_FILE_BYTES} bytes (16 MiB)"
+        elif exc.problem is FileProblem.IS_DIRECTORY:
+            message = "is a directory, not a TOML file"
+        else:
+            message = exc.message
+        raise ConfigError.single(message, file=file) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -11,10 +11,8 @@ Reading and building a lock are pure; :func:`read_lock` and :func:`write_lock` d
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError
+from rtconfig._files import LOCK_FILE, FileProblem, FileRefused, atomic_write, read_file
 from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
 from rtconfig._resolver import ResolvedTemplate, body_sha256
 from rtconfig._version import __version__
@@ -179,14 +178,22 @@ def parse_lock(text: str, file: str) -> Lock:
 
 
 def read_lock(path: str | os.PathLike[str]) -> Lock | None:
-    """The lock at ``path``, or None when there is no lock file."""
+    """The lock at ``path``, or None when there is no lock file.
+
+    Untrusted input (a pull request can commit one, or a symlink to ``/dev/zero``): read through
+    :func:`rtconfig._files.read_file`, regular files only, at most 64 MiB.
+    """
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_file(path, LOCK_FILE).decode("utf-8")
+    except FileRefused as exc:
+        if exc.problem is FileProblem.MISSING:
+            return None
         raise ConfigError.single(
-            f"cannot read the lock file: {exc}", file=os.fspath(path)
+            f"cannot read the lock file: it {exc.message}", file=os.fspath(path)
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError.single(
+            "cannot read the lock file: it is not UTF-8 text", file=os.fspath(path)
         ) from None
     return parse_lock(text, os.fspath(path))
 
@@ -196,9 +203,9 @@ def write_lock(path: str | os.PathLike[str], lock: Lock) -> bool:
     target = Path(path)
     text = dumps_lock(lock)
     try:
-        if target.read_text(encoding="utf-8") == text:
+        if read_file(target, LOCK_FILE) == text.encode("utf-8"):
             return False
-    except (OSError, UnicodeDecodeError):
+    except FileRefused:
         pass
     atomic_write_text(target, text)
     return True
@@ -207,27 +214,15 @@ def write_lock(path: str | os.PathLike[str], lock: Lock) -> bool:
 def atomic_write_text(target: Path, text: str, mode: int | None = None) -> None:
     """Replace ``target`` with ``text`` so that readers see the old file or the new, never half.
 
-    ``mode`` defaults to the existing file's permissions, else 0644 less the umask.
+    ``mode`` defaults to the existing file's permissions, else 0644 less the umask. A device
+    node or directory at ``target`` is refused with a :class:`ConfigError`.
     """
-    if mode is None:
-        try:
-            mode = target.stat().st_mode & 0o777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        atomic_write(target, text, mode=mode)
+    except FileRefused as exc:
+        raise ConfigError.single(
+            f"cannot write: it {exc.message}", file=os.fspath(target)
+        ) from None
 
 
 def lock_staleness(current: Lock, recorded: Lock | None, lock_file: str) -> list[str]:

@@ -35,6 +35,16 @@ from typing import Any
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError, StalePlanError
+from rtconfig._files import (
+    INSTRUCTIONS,
+    SAVED_PLAN,
+    SESSIONS_TOML,
+    FileKind,
+    FileProblem,
+    FileRefused,
+    read_file,
+    read_in_tree,
+)
 from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
 from rtconfig._lockfile import atomic_write_text
 from rtconfig._origins import OriginKind
@@ -76,11 +86,22 @@ def _sha256_text(text: str) -> str:
     return _sha256_bytes(text.encode("utf-8"))
 
 
-def _file_sha256(path: Path) -> str | None:
+def _file_sha256(path: Path, kind: FileKind = SESSIONS_TOML) -> str | None:
+    """The sha256 of a regular file's bytes; None when it is missing, and a value that matches
+    no digest when it cannot be read (a device, a FIFO, too large): the plan is then stale."""
     try:
-        return _sha256_bytes(path.read_bytes())
-    except FileNotFoundError:
-        return None
+        return _sha256_bytes(read_file(path, kind))
+    except FileRefused as exc:
+        return None if exc.problem is FileProblem.MISSING else f"unreadable: {exc.problem.value}"
+
+
+def _prompt_sha256(config_dir: Path, relative: str) -> str | None:
+    """Like :func:`_file_sha256` for a prompt file a (possibly edited) saved plan lists: read
+    only inside the TOML's directory tree, as ``instructions_file`` is."""
+    try:
+        return _sha256_bytes(read_in_tree(config_dir, relative, INSTRUCTIONS, allow_hidden=True))
+    except FileRefused as exc:
+        return None if exc.problem is FileProblem.MISSING else f"unreadable: {exc.problem.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +194,11 @@ def fingerprint_inputs(
         for planned in template.fields:
             origin = planned.origin
             if origin.kind is OriginKind.FILE and origin.source and origin.source not in files:
-                sha = _file_sha256(config.parent / origin.source)
+                sha = _prompt_sha256(config.parent, origin.source)
                 if sha is not None:
                     files[origin.source] = sha
     return Fingerprint(
-        config_sha256=_sha256_bytes(config.read_bytes()),
+        config_sha256=_file_sha256(config) or "",
         instructions_files=tuple(sorted(files.items())),
         variables=_influencing_variables(environ, env_from_variable, _secret_names(plan)),
         sets=tuple(sets),
@@ -267,12 +288,11 @@ def is_saved_plan(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` is a file written by ``plan --out`` (a TOML file never starts with
     ``{``, so a sessions.toml is told apart after reading one byte)."""
     try:
-        with open(path, "rb") as handle:
-            if handle.read(64).lstrip()[:1] != b"{":
-                return False
-            handle.seek(0)
-            data = json.loads(handle.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        raw = read_file(path, SAVED_PLAN)
+        if raw[:64].lstrip()[:1] != b"{":
+            return False
+        data = json.loads(raw.decode("utf-8"))
+    except (FileRefused, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("kind") == SAVED_PLAN_KIND
 
@@ -295,10 +315,12 @@ def read_saved_plan(
         return ConfigError.single(message, file=shown)
 
     try:
-        data = json.loads(plan_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise fail("no such file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        data = json.loads(read_file(plan_path, SAVED_PLAN).decode("utf-8"))
+    except FileRefused as exc:
+        if exc.problem is FileProblem.MISSING:
+            raise fail("no such file") from None
+        raise fail(f"cannot read the saved plan: it {exc.message}") from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise fail(f"not a saved plan: {exc}") from None
     except RecursionError:
         data = None
@@ -403,7 +425,7 @@ def stale_reasons(
     elif current != fp.config_sha256:
         reasons.append(f"{shown} changed since the plan was made")
     for relative, sha in fp.instructions_files:
-        now = _file_sha256(saved.config_path.parent / relative)
+        now = _prompt_sha256(saved.config_path.parent, relative)
         if now is None:
             reasons.append(f"{relative} no longer exists")
         elif now != sha:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rtconfig._endpoints import Endpoint
-from rtconfig._errors import KEY_LIKE, Diagnostic, format_path
+from rtconfig._errors import KEY_LIKE, TOKEN_LIKE, Diagnostic, format_path
+from rtconfig._files import INSTRUCTIONS, FileProblem, FileRefused, read_in_tree
 from rtconfig._loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
 from rtconfig._origins import Origin, OriginKind
 from rtconfig._settings import SETTING_KEYS
@@ -43,6 +43,7 @@ META_KEYS = frozenset(
         "endpoint",
         "expires_after",
         "instructions_file",
+        "instructions_file_allow_hidden",
         "null",
         "unset",
     }
@@ -51,7 +52,7 @@ META_KEYS = frozenset(
 FIELD_LIKE_META = frozenset({"endpoint", "expires_after"})
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 ENV_PREFIX = "RTCONFIG__"
-MAX_INSTRUCTIONS_BYTES = 1024 * 1024
+MAX_INSTRUCTIONS_BYTES = INSTRUCTIONS.max_bytes
 
 
 @dataclass(eq=False)
@@ -379,7 +380,8 @@ def _layer(
         elif not isinstance(relative, str):
             c.error("instructions_file must be a path string", where, path="instructions_file")
         else:
-            text = _read_instructions(c, base_dir, relative, where)
+            allow = table.get("instructions_file_allow_hidden", False) is True
+            text = _read_instructions(c, base_dir, relative, where, allow)
             if text is not None:
                 values["instructions"] = text
                 layer.fixed[("instructions",)] = Origin(
@@ -391,6 +393,7 @@ def _layer(
                     key=where,
                     locator=c.document,
                 )
+    _check_allow_hidden(c, table, at)
     for key in ("unset", "null"):
         for path in getattr(layer, key):
             if path[0] in META_KEYS - FIELD_LIKE_META:
@@ -399,67 +402,59 @@ def _layer(
     return layer
 
 
-def _read_instructions(c: _Collector, base_dir: Path, shown: str, where: KeyPath) -> str | None:
-    path = base_dir / shown
+def _check_allow_hidden(c: _Collector, table: Mapping[str, Any], at: KeyPath) -> None:
+    key = "instructions_file_allow_hidden"
+    if key not in table:
+        return
+    if not isinstance(table[key], bool):
+        c.error(f"{key} must be true or false", (*at, key), path=key)
+    elif "instructions_file" not in table:
+        c.error(
+            f"{key} applies to the instructions_file of the same table, and there is none",
+            (*at, key),
+            path=key,
+        )
+
+
+def _read_instructions(
+    c: _Collector, base_dir: Path, shown: str, where: KeyPath, allow_hidden: bool
+) -> str | None:
+    """The text of a prompt file, or None after recording why it is refused.
+
+    The text is sent to the API and shown by render, explain and plan (CI logs): a sessions.toml
+    changed in a pull request must not read /proc/self/environ, ~/.netrc, .git/config, .env or
+    a symlink to them. Only regular files inside the TOML's directory tree, through no
+    dot-directory unless ``instructions_file_allow_hidden = true``, can be prompts; the file is
+    opened once and judged by what was opened (see :func:`rtconfig._files.read_in_tree`).
+    """
+
+    def refuse(message: str) -> None:
+        c.error(f"instructions_file {shown!r} {message}", where, path="instructions_file")
+
     try:
-        # The text is sent to the API and shown by render, explain and plan (CI logs): a
-        # sessions.toml changed in a pull request must not read /proc/self/environ, ~/.netrc or
-        # a symlink to them. Only files inside the TOML's directory tree can be prompts.
-        if not path.resolve().is_relative_to(base_dir.resolve()):
+        raw = read_in_tree(base_dir, shown, INSTRUCTIONS, allow_hidden=allow_hidden)
+    except FileRefused as exc:
+        if exc.problem is FileProblem.MISSING and "NUL" not in exc.message:
             c.error(
-                f"instructions_file {shown!r} is outside the directory of the TOML file "
-                "(prompts are read only from that directory and below; symlinks included)",
+                f"file {shown!r} does not exist (paths are relative to the TOML file)",
                 where,
                 path="instructions_file",
             )
-            return None
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would block for ever, /dev/zero never end
-            c.error(
-                f"instructions_file {shown!r} is not a regular file",
-                where,
-                path="instructions_file",
-            )
-            return None
-        text = ""
-        if info.st_size <= MAX_INSTRUCTIONS_BYTES:
-            with path.open(encoding="utf-8") as handle:  # universal newlines, as read_text
-                # Bounded: the file may have grown since it was measured.
-                text = handle.read(MAX_INSTRUCTIONS_BYTES + 1)
-        if info.st_size > MAX_INSTRUCTIONS_BYTES or len(text.encode()) > MAX_INSTRUCTIONS_BYTES:
-            size = f"{info.st_size} bytes" if info.st_size > MAX_INSTRUCTIONS_BYTES else "larger"
-            c.error(
-                f"instructions_file {shown!r} is {size}; the limit is "
-                f"{MAX_INSTRUCTIONS_BYTES} bytes (1 MiB)",
-                where,
-                path="instructions_file",
-            )
-            return None
-    except FileNotFoundError:
-        c.error(
-            f"file {shown!r} does not exist (paths are relative to the TOML file)",
-            where,
-            path="instructions_file",
-        )
+        elif exc.problem is FileProblem.HIDDEN:
+            refuse(exc.message + " (set instructions_file_allow_hidden = true beside it)")
+        else:
+            refuse(exc.message)
         return None
+    try:
+        # Universal newlines, as text-mode reading did.
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
-        c.error(f"instructions_file {shown!r} is not UTF-8 text", where, path="instructions_file")
+        refuse("is not UTF-8 text")
         return None
-    except ValueError:  # a NUL character: no file can have that name
-        c.error(f"instructions_file {shown!r} is not a valid path", where, path="instructions_file")
-        return None
-    except OSError as exc:
-        c.error(
-            f"instructions_file {shown!r} cannot be read: {exc.strerror}",
-            where,
-            path="instructions_file",
-        )
-        return None
-    if KEY_LIKE.search(text):
-        c.error(
-            f"instructions_file {shown!r} contains what looks like an OpenAI API key (sk-…)",
-            where,
-            path="instructions_file",
+    if KEY_LIKE.search(text) or TOKEN_LIKE.search(text):
+        refuse(
+            "contains what looks like an OpenAI API key (sk-…) or a minted token (ek_…); "
+            "prompts are shown in plans and CI logs"
         )
         return None
     return text

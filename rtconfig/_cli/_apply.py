@@ -6,12 +6,11 @@ module (which ``rtconfig validate`` does, to register the commands) must stay ch
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -107,6 +106,10 @@ def apply(
         raise UsageError("--emulate and --base-url cannot be combined")
     if output and not Path(output).resolve().parent.is_dir():
         raise UsageError(f"--output {output}: directory {Path(output).parent} does not exist")
+    if output:
+        from rtconfig.audit import default_audit_path
+
+        check_output_path(output, Path(audit_log) if audit_log else default_audit_path(file))
     if _is_saved_plan(file):
         if sets or base_url:
             raise UsageError(
@@ -378,7 +381,7 @@ def _mint(
     output_error: OSError | None = None
     if output:
         try:
-            write_private(output, text + "\n")
+            write_private(output, text + "\n", not_onto=(audit_path,))
         except OSError as exc:  # after minting: not exit 1 ("nothing was sent")
             output_error = exc
     minted = sum(result.ok for result in results)
@@ -530,29 +533,27 @@ def _label(job: MintJob) -> str:
     return job.template + (f" [{job.env}]" if job.env else "")
 
 
-def write_private(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` atomically (temp file + rename) with mode 0600."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+def write_private(
+    path: str | os.PathLike[str], text: str, *, not_onto: tuple[Path, ...] = ()
+) -> None:
+    """Write ``text`` to ``path`` atomically (temp file + rename) with mode 0600.
+
+    A device node, FIFO or directory at ``path``, or a file in ``not_onto`` (the audit log), is
+    refused with an ``OSError`` naming why.
+    """
+    from rtconfig._files import FileRefused, atomic_write
+
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+        atomic_write(path, text, mode=0o600, not_onto=not_onto)
+    except FileRefused as exc:
+        raise OSError(errno.EINVAL, f"it {exc.message}") from None
+
+
+def check_output_path(output: str, audit_path: Path) -> None:
+    """Refuse, before anything is sent, an ``--output`` that is no place for tokens."""
+    from rtconfig._files import FileRefused, refuse_unwritable
+
     try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        refuse_unwritable(output, not_onto=(audit_path,))
+    except FileRefused as exc:
+        raise UsageError(f"--output {output}: it {exc.message}") from None

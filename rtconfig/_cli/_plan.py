@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import IO, Any
 
 import click
@@ -206,14 +205,18 @@ def import_(session_file: str, name: str | None, endpoint: str | None) -> None:
 
     Response-only fields (ids, the token) and fields at their spec default are dropped.
     """
+    from rtconfig._files import IMPORT_JSON, FileRefused, read_file, read_stream
     from rtconfig._importer import import_session, template_name_from, to_toml
 
     shown = "<stdin>" if session_file == "-" else session_file
     try:
-        raw = sys.stdin.buffer.read() if session_file == "-" else Path(session_file).read_bytes()
+        if session_file == "-":
+            raw = read_stream(sys.stdin.buffer, IMPORT_JSON)
+        else:
+            raw = read_file(session_file, IMPORT_JSON)
         data = json.loads(raw.decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError.single("no such file", file=shown) from None
+    except FileRefused as exc:
+        raise ConfigError.single(exc.message, file=shown) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise ConfigError.single(f"not valid JSON: {exc}", file=shown) from None
     except RecursionError:
