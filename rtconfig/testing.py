@@ -9,12 +9,20 @@
         ...  # point your deployment script at api.base_url with any "Bearer …" key
         assert api.requests[-1].json["model"] == "gpt-realtime"
 
-The emulator answers the three session-minting endpoints the way OpenAI's API does: it requires
+The emulator answers the session-minting endpoints the way OpenAI's API does: it requires
 ``Authorization: Bearer …`` (401 otherwise), validates the body with rtconfig's own checks (400
-with OpenAI's error shape, ``param`` naming the first offending field), returns realistic
-session objects with random ``ek_…`` tokens, and sends ``x-request-id``. Scripted faults
+with OpenAI's error shape, ``param`` naming the first offending field), rejects models the API
+does not know (400 ``invalid_model``), returns the full session object the API returns (every
+field, with the defaults the API fills in, ``sess_…`` id, ``object``, ``expires_at``) with a
+random ``ek_…`` token, and sends ``x-request-id``. The beta endpoints still mint (they are
+rtconfig's v1 endpoints; the real API shut them down, see ``docs/lifecycle.md``). Scripted faults
 (statuses, ``Retry-After``, latency, dropped connections, garbage bodies, a 200 without a
-token) are served in order, one per request. Standard library only.
+token) are served in order, one per request.
+
+It stays well-behaved under abuse: a missing, malformed or oversized ``Content-Length`` gets a
+400 (``MAX_BODY_BYTES``), request history keeps the last ``history`` requests, and a connection
+idle for ``idle_timeout_s`` is closed, so idle clients do not each hold a thread. Standard
+library only.
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ import secrets
 import socket
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -32,11 +39,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from rtconfig._emulated import session_response, unknown_model
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import format_path
 
 __all__ = [
     "EMULATOR_API_KEY",
+    "MAX_BODY_BYTES",
     "CapturedAudit",
     "Emulator",
     "Fault",
@@ -47,11 +56,8 @@ __all__ = [
 #: The dummy key ``rtconfig apply --emulate`` sends (the emulator accepts any bearer token).
 EMULATOR_API_KEY = "emulator-key-not-a-real-secret"
 
-_DEFAULT_TTL_S = {
-    Endpoint.SESSIONS: 60,
-    Endpoint.TRANSCRIPTION_SESSIONS: 60,
-    Endpoint.CLIENT_SECRETS: 600,
-}
+#: The largest request body the emulator reads; a larger ``Content-Length`` is a 400.
+MAX_BODY_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +130,12 @@ class RecordedRequest:
 class Emulator:
     """A loopback emulator of the three session-minting endpoints (see the module docstring).
 
-    ``port=0`` picks a free port. ``validate=False`` skips body validation. ``api_keys``, when
-    given, are the only bearer tokens accepted. ``latency_s`` delays every answer.
+    ``port=0`` picks a free port. ``validate=False`` skips body and model validation.
+    ``api_keys``, when given, are the only bearer tokens accepted. ``latency_s`` delays every
+    answer. ``models`` are accepted besides the models OpenAI lists (a model of your own
+    fine-tune, a model newer than rtconfig). ``history`` bounds :attr:`requests` and
+    :attr:`tokens` (the oldest are forgotten); ``idle_timeout_s`` closes a connection that sends
+    nothing for that long.
     """
 
     def __init__(
@@ -135,18 +145,25 @@ class Emulator:
         validate: bool = True,
         api_keys: Iterable[str] | None = None,
         latency_s: float = 0.0,
+        models: Iterable[str] = (),
+        history: int = 10_000,
+        idle_timeout_s: float = 30.0,
     ) -> None:
+        if history < 1 or idle_timeout_s <= 0:
+            raise ValueError("history must be at least 1 and idle_timeout_s positive")
         self._validate = validate
         self._api_keys = frozenset(api_keys) if api_keys is not None else None
+        self._models = frozenset(models)
         self.latency_s = latency_s
         self._lock = threading.Lock()
         self._faults: deque[Fault] = deque()
-        self._requests: list[RecordedRequest] = []
-        self._tokens: list[str] = []
+        self._requests: deque[RecordedRequest] = deque(maxlen=history)
+        self._tokens: deque[str] = deque(maxlen=history)
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.emulator = self
+        self._server.idle_timeout_s = idle_timeout_s
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -225,13 +242,13 @@ class Emulator:
 
     @property
     def requests(self) -> list[RecordedRequest]:
-        """Every request received so far, in arrival order."""
+        """The requests received (the last ``history`` of them), in arrival order."""
         with self._lock:
             return list(self._requests)
 
     @property
     def tokens(self) -> list[str]:
-        """Every token handed out so far."""
+        """The tokens handed out (the last ``history`` of them)."""
         with self._lock:
             return list(self._tokens)
 
@@ -344,8 +361,25 @@ class Emulator:
                     fault,
                     endpoint,
                 )
+        if self._validate:
+            unknown = unknown_model(endpoint, payload)
+            if unknown is not None and unknown[1] not in self._models:
+                param, model = unknown
+                return (
+                    400,
+                    {},
+                    _error(
+                        f"The model '{model}' does not exist or you do not have access to it.",
+                        "invalid_request_error",
+                        param=param,
+                        code="invalid_model",
+                    ),
+                    fault,
+                    endpoint,
+                )
         token_value = "ek_" + secrets.token_hex(24)
-        response = _session_object(endpoint, payload, token_value)
+        session_id = "sess_" + secrets.token_urlsafe(16).replace("-", "a").replace("_", "b")
+        response = session_response(endpoint, payload, token_value, session_id)
         if fault is not None and fault.no_token:
             _strip_token(endpoint, response)
         else:
@@ -360,6 +394,7 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
     emulator: Emulator
+    idle_timeout_s: float
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (timeout, Ctrl-C) mid-answer is normal here, not worth a trace.
@@ -373,7 +408,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        # A socket timeout bounds every read: a connection idle (or trickling) for longer is
+        # closed by BaseHTTPRequestHandler, and its thread ends.
         super().setup()
+        self.connection.settimeout(self.server.idle_timeout_s)
         emulator = self.server.emulator
         with emulator._lock:
             emulator._connections.add(self.connection)
@@ -396,11 +434,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         emulator = self.server.emulator
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         path = self.path.split("?", 1)[0]
-        status, extra, payload, fault, endpoint = emulator._answer(method, path, headers, body)
+        length, problem = _content_length(self.headers.get_all("Content-Length") or [])
+        if problem is not None:
+            # The body cannot be delimited (or is not worth reading): answer, then hang up.
+            self.close_connection = True
+            status, extra = 400, {"Connection": "close"}
+            payload: bytes | None = _error(problem, "invalid_request_error")
+            fault, endpoint = None, _endpoint_for(path)
+            body = b""
+        else:
+            body = self.rfile.read(length) if length > 0 else b""
+            status, extra, payload, fault, endpoint = emulator._answer(method, path, headers, body)
         emulator._record(RecordedRequest(method, path, endpoint, headers, body, status, fault))
         if payload is None:  # drop: no status line, no body
             self.close_connection = True
@@ -418,6 +464,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+
+def _content_length(values: list[str]) -> tuple[int, str | None]:
+    """The body's length, or why the header cannot be trusted (several, not a number, too big)."""
+    if not values:
+        return 0, None
+    if len(set(values)) > 1 or not values[0].strip().isdigit() or not values[0].isascii():
+        return 0, "Invalid Content-Length header: expected one non-negative integer."
+    length = int(values[0])
+    if length > MAX_BODY_BYTES:
+        return 0, f"Request body too large: at most {MAX_BODY_BYTES} bytes are accepted."
+    return length, None
 
 
 def _endpoint_for(path: str) -> Endpoint | None:
@@ -460,59 +518,6 @@ def _first_error(endpoint: Endpoint, body: dict[str, Any]) -> tuple[str, str] | 
         if problem.severity == "error":
             return format_path(problem.path) or "body", problem.message
     return None
-
-
-def _session_object(endpoint: Endpoint, body: dict[str, Any], token: str) -> dict[str, Any]:
-    now = int(time.time())
-    session_id = "sess_" + secrets.token_hex(12)
-    if endpoint is Endpoint.CLIENT_SECRETS:
-        lifetime = body.get("expires_after") or {}
-        ttl = _seconds(lifetime, _DEFAULT_TTL_S[endpoint])
-        session = dict(body.get("session") or {"type": "realtime"})
-        kind = session.get("type", "realtime")
-        session["id"] = session_id
-        session["object"] = (
-            "realtime.transcription_session" if kind == "transcription" else "realtime.session"
-        )
-        if kind != "transcription":
-            session.setdefault("model", "gpt-realtime")
-            session.setdefault("output_modalities", ["audio"])
-            session.setdefault("instructions", "You are a friendly assistant.")
-            session.setdefault("tools", [])
-            session.setdefault("tool_choice", "auto")
-            session.setdefault("max_output_tokens", "inf")
-            session.setdefault("tracing", None)
-            session.setdefault("truncation", "auto")
-            session.setdefault("prompt", None)
-        session.setdefault("include", None)
-        session["expires_at"] = 0
-        return {"value": token, "expires_at": now + ttl, "session": session}
-    secret_params = body.get("client_secret") or {}
-    key = endpoint.lifetime_path[1]
-    ttl = _seconds(secret_params.get(key) or {}, _DEFAULT_TTL_S[endpoint])
-    session = {k: v for k, v in body.items() if k != "client_secret"}
-    session["id"] = session_id
-    if endpoint is Endpoint.SESSIONS:
-        session["object"] = "realtime.session"
-        session.setdefault("model", "gpt-realtime")
-        session.setdefault("modalities", ["audio", "text"])
-        session.setdefault("voice", "alloy")
-        session.setdefault("input_audio_format", "pcm16")
-        session.setdefault("output_audio_format", "pcm16")
-        session.setdefault("temperature", 0.8)
-        session.setdefault("max_response_output_tokens", "inf")
-        session.setdefault("tools", [])
-        session.setdefault("tool_choice", "auto")
-    else:
-        session["object"] = "realtime.transcription_session"
-        session.setdefault("input_audio_format", "pcm16")
-    session["client_secret"] = {"value": token, "expires_at": now + ttl}
-    return session
-
-
-def _seconds(lifetime: Any, default: int) -> int:
-    seconds = lifetime.get("seconds") if isinstance(lifetime, dict) else None
-    return seconds if isinstance(seconds, int) and not isinstance(seconds, bool) else default
 
 
 def _strip_token(endpoint: Endpoint, response: dict[str, Any]) -> None:

@@ -684,7 +684,8 @@ def test_public_names_of_the_apply_stage_do_not_drift() -> None:
             "read_audit_log", "resolve_actor", "secret_fingerprint",
         },
         rtconfig.testing: {
-            "EMULATOR_API_KEY", "CapturedAudit", "Emulator", "Fault", "RecordedRequest",
+            "EMULATOR_API_KEY", "MAX_BODY_BYTES", "CapturedAudit", "Emulator", "Fault",
+            "RecordedRequest",
             "capture_audit",
         },
     }  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from typing import Any
 
@@ -178,3 +180,213 @@ def test_environ_helper_and_capture_audit() -> None:
         audit.emit("apply.started", count=2)
     assert audit.records == [{"event": "apply.started", "count": 2}]
     assert audit.of("apply.started") and audit.events() == ["apply.started"]
+
+
+# --- answers like OpenAI (issue 11 item 5) ---------------------------------------------------
+
+# The component example of RealtimeCreateClientSecretResponse (NOTES §6.2, §25): the shape the
+# real API answers with, every field filled in.
+SEED_GA_SESSION: dict[str, Any] = {
+    "type": "realtime",
+    "object": "realtime.session",
+    "id": "sess_C9CiUVUzUzYIssh3ELY1d",
+    "model": "gpt-realtime",
+    "output_modalities": ["audio"],
+    "instructions": "You are a friendly assistant.",
+    "tools": [],
+    "tool_choice": "auto",
+    "max_output_tokens": "inf",
+    "tracing": None,
+    "truncation": "auto",
+    "prompt": None,
+    "expires_at": 0,
+    "audio": {
+        "input": {
+            "format": {"type": "audio/pcm", "rate": 24000},
+            "transcription": None,
+            "noise_reduction": None,
+            "turn_detection": {
+                "type": "server_vad",
+                "threshold": 0.5,
+                "prefix_padding_ms": 300,
+                "silence_duration_ms": 200,
+                "idle_timeout_ms": None,
+                "create_response": True,
+                "interrupt_response": True,
+            },
+        },
+        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "alloy", "speed": 1.0},
+    },
+    "include": None,
+}
+
+
+def shape(value: Any) -> Any:
+    """Keys and JSON kinds, recursively: what 'equal in shape' means."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+def test_ga_session_has_the_shape_of_the_seed_example(api: Emulator) -> None:
+    """A minimal GA request is answered with every field the API fills in, as the seed example."""
+    session = post(api, "realtime/client_secrets", {"session": {"type": "realtime"}}).json()
+    session = session["session"]
+    assert shape(session) == shape(SEED_GA_SESSION)
+    assert session["id"].startswith("sess_") and session["id"] != SEED_GA_SESSION["id"]
+    assert {k: v for k, v in session.items() if k not in ("id", "model")} == {
+        k: v for k, v in SEED_GA_SESSION.items() if k not in ("id", "model")
+    }
+    assert session["model"] == "gpt-realtime-2.1"  # no announced shutdown
+
+
+def test_ga_session_echoes_what_was_sent_over_the_defaults(api: Emulator) -> None:
+    """Sent fields win; tables merge with the defaults; semantic VAD gets its own defaults."""
+    body = {
+        "session": {
+            "type": "realtime",
+            "model": "gpt-realtime-2.1",
+            "audio": {
+                "input": {"turn_detection": {"type": "semantic_vad", "eagerness": "low"}},
+                "output": {"voice": "marin"},
+            },
+        }
+    }
+    session = post(api, "realtime/client_secrets", body).json()["session"]
+    assert session["audio"]["output"] == {
+        "format": {"type": "audio/pcm", "rate": 24000},
+        "voice": "marin",
+        "speed": 1.0,
+    }
+    assert session["audio"]["input"]["turn_detection"] == {
+        "type": "semantic_vad",
+        "eagerness": "low",
+        "create_response": True,
+        "interrupt_response": True,
+    }
+    off = {"session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}}
+    answer = post(api, "realtime/client_secrets", off).json()["session"]
+    assert answer["audio"]["input"]["turn_detection"] is None
+
+
+def test_ga_transcription_session_is_complete(api: Emulator) -> None:
+    """A GA transcription answer has the transcription object and the full input audio."""
+    body = {"session": {"type": "transcription"}}
+    session = post(api, "realtime/client_secrets", body).json()["session"]
+    assert session["object"] == "realtime.transcription_session"
+    assert set(session) == {"type", "object", "id", "expires_at", "audio", "include"}
+    assert set(session["audio"]["input"]) == {
+        "format",
+        "transcription",
+        "noise_reduction",
+        "turn_detection",
+    }
+
+
+def test_beta_session_is_complete(api: Emulator) -> None:
+    """Beta answers now carry turn_detection, speed and tracing (and still mint)."""
+    session = post(api, "realtime/sessions", {"model": "gpt-realtime", "voice": "ash"}).json()
+    for key in ("turn_detection", "speed", "tracing", "temperature", "modalities"):
+        assert key in session, key
+    assert session["turn_detection"]["type"] == "server_vad" and session["speed"] == 1.0
+    assert session["voice"] == "ash" and session["client_secret"]["value"].startswith("ek_")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "param"),
+    [
+        (
+            "realtime/client_secrets",
+            {"session": {"type": "realtime", "model": "gpt-9"}},
+            "session.model",
+        ),
+        ("realtime/sessions", {"model": "gpt-9"}, "model"),
+        (
+            "realtime/client_secrets",
+            {
+                "session": {
+                    "type": "transcription",
+                    "audio": {"input": {"transcription": {"model": "whisper-9"}}},
+                }
+            },
+            "session.audio.input.transcription.model",
+        ),
+    ],
+)
+def test_unknown_models_get_invalid_model(
+    api: Emulator, endpoint: str, body: dict[str, Any], param: str
+) -> None:
+    """A model the API does not list is a 400 invalid_model naming the param, as OpenAI answers."""
+    response = post(api, endpoint, body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_model" and error["param"] == param
+    assert error["type"] == "invalid_request_error" and "does not exist" in error["message"]
+    assert api.tokens == []
+
+
+def test_models_of_your_own_are_accepted_when_named() -> None:
+    """Emulator(models=…) accepts models OpenAI does not list (a fine-tune, a newer model)."""
+    with Emulator(models=["gpt-9"]) as api:
+        body = {"session": {"type": "realtime", "model": "gpt-9"}}
+        assert post(api, "realtime/client_secrets", body).status_code == 200
+
+
+def raw_exchange(api: Emulator, request: bytes) -> bytes:
+    """Send raw bytes, read until the server closes (or 5 s)."""
+    with socket.create_connection(("127.0.0.1", api.port), timeout=5) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "length",
+    ["abc", "-1", "12, 13", str(10**12), "１２"],
+    ids=["word", "neg", "list", "huge", "uni"],
+)
+def test_bad_or_huge_content_length_is_a_400(api: Emulator, length: str) -> None:
+    """A Content-Length that is not one sane integer is a 400 and a closed connection."""
+    request = (
+        "POST /v1/realtime/client_secrets HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer k\r\nContent-Length: {length}\r\n\r\n{{}}"
+    ).encode()
+    answer = raw_exchange(api, request)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"Connection: close" in answer and b"invalid_request_error" in answer
+    assert b"Traceback" not in answer
+    assert post(api, "realtime/client_secrets", GA).status_code == 200  # still serving
+
+
+def test_request_history_is_bounded() -> None:
+    """Only the last `history` requests and tokens are kept."""
+    with Emulator(history=3) as api:
+        for seconds in range(10, 15):
+            post(api, "realtime/client_secrets", {**GA, "expires_after": {"seconds": seconds}})
+        assert [r.json["expires_after"]["seconds"] for r in api.requests] == [12, 13, 14]
+        assert len(api.tokens) == 3
+
+
+def test_idle_connections_are_closed_and_free_their_thread() -> None:
+    """A connection that sends nothing is closed after idle_timeout_s; its thread ends."""
+    with Emulator(idle_timeout_s=0.3) as api:
+        before = threading.active_count()
+        conns = [socket.create_connection(("127.0.0.1", api.port)) for _ in range(5)]
+        try:
+            time.sleep(0.1)
+            assert threading.active_count() >= before + 5
+            for conn in conns:
+                conn.settimeout(5)
+                assert conn.recv(1) == b""  # the server hung up
+            deadline = time.monotonic() + 5
+            while threading.active_count() > before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert threading.active_count() <= before
+        finally:
+            for conn in conns:
+                conn.close()
+        assert post(api, "realtime/client_secrets", GA).status_code == 200

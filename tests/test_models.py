@@ -1216,3 +1216,43 @@ def test_a_valid_body_is_cheap_to_check() -> None:
     check_body(GA, FULL_GA)
     seconds = min(timeit.repeat(lambda: check_body(GA, FULL_GA), number=500, repeat=3)) / 500
     assert seconds < 1e-3
+
+
+# --- fields new in openai-python 3.57.0 (NOTES §8) ----------------------------------------------
+
+
+def test_noise_reduction_strength_is_ga_only() -> None:
+    """audio.input.noise_reduction.strength is a number on GA sessions, unknown on beta ones."""
+    for kind in ("realtime", "transcription"):
+        body = {
+            "session": {"type": kind, "audio": {"input": {"noise_reduction": {"strength": 0.7}}}}
+        }
+        assert errors(GA, body) == []
+        bad = {
+            "session": {"type": kind, "audio": {"input": {"noise_reduction": {"strength": "x"}}}}
+        }
+        assert errors(GA, bad) == [
+            (
+                ("session", "audio", "input", "noise_reduction", "strength"),
+                "must be a number (got 'x')",
+            )
+        ]
+    beta = {"input_audio_noise_reduction": {"type": "near_field", "strength": 0.7}}
+    assert [m for _, m in errors(BETA, beta)] == ["unknown field 'strength'"]
+
+
+def test_prompt_cache_breakpoint_ttl() -> None:
+    """prompt variables' prompt_cache_breakpoint takes ttl '30m' or '12h', and still needs mode."""
+
+    def body(breakpoint: dict[str, Any]) -> dict[str, Any]:
+        text = {"type": "input_text", "text": "hi", "prompt_cache_breakpoint": breakpoint}
+        return {"session": {"type": "realtime", "prompt": {"id": "p", "variables": {"v": text}}}}
+
+    assert errors(GA, body({"mode": "explicit", "ttl": "12h"})) == []
+    (problem,) = errors(GA, body({"mode": "explicit", "ttl": "1h"}))
+    assert problem[0][-1] == "ttl" and "'30m', '12h'" in problem[1]
+    (problem,) = errors(GA, body({"ttl": "30m"}))
+    assert problem == (
+        ("session", "prompt", "variables", "v", "prompt_cache_breakpoint", "mode"),
+        "is required",
+    )

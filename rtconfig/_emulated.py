@@ -1,0 +1,201 @@
+"""What the emulator answers: the session objects OpenAI's API returns for a request body.
+
+The API echoes the session it created with every field filled in: what the request set, and the
+defaults it applied to the rest. These builders do the same, from the spec's example responses
+(NOTES §6.1, §6.2, §6.3; the GA path example's trailing comma fixed with the component example's
+full ``server_vad`` object, NOTES §25). Pure functions of the request body, no I/O.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rtconfig._endpoints import Endpoint
+from rtconfig._models import KNOWN_BETA_MODELS, KNOWN_MODELS, KNOWN_TRANSCRIPTION_MODELS
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_TTL_S", "session_response", "unknown_model"]
+
+DEFAULT_MODEL = "gpt-realtime-2.1"
+"""The model the emulator reports when a request names none (no announced shutdown, §8)."""
+
+DEFAULT_TTL_S = {
+    Endpoint.SESSIONS: 60,
+    Endpoint.TRANSCRIPTION_SESSIONS: 60,
+    Endpoint.CLIENT_SECRETS: 600,
+}
+
+_PCM = {"type": "audio/pcm", "rate": 24000}
+_SERVER_VAD = {
+    "type": "server_vad",
+    "threshold": 0.5,
+    "prefix_padding_ms": 300,
+    "silence_duration_ms": 200,
+    "idle_timeout_ms": None,
+    "create_response": True,
+    "interrupt_response": True,
+}
+_SEMANTIC_VAD = {
+    "type": "semantic_vad",
+    "eagerness": "auto",
+    "create_response": True,
+    "interrupt_response": True,
+}
+_GA_REALTIME: dict[str, Any] = {
+    "type": "realtime",
+    "object": "realtime.session",
+    "id": "",
+    "model": DEFAULT_MODEL,
+    "output_modalities": ["audio"],
+    "instructions": "You are a friendly assistant.",
+    "tools": [],
+    "tool_choice": "auto",
+    "max_output_tokens": "inf",
+    "tracing": None,
+    "truncation": "auto",
+    "prompt": None,
+    "expires_at": 0,
+    "audio": {
+        "input": {
+            "format": _PCM,
+            "transcription": None,
+            "noise_reduction": None,
+            "turn_detection": _SERVER_VAD,
+        },
+        "output": {"format": _PCM, "voice": "alloy", "speed": 1.0},
+    },
+    "include": None,
+}
+_GA_TRANSCRIPTION: dict[str, Any] = {
+    "type": "transcription",
+    "object": "realtime.transcription_session",
+    "id": "",
+    "expires_at": 0,
+    "audio": {
+        "input": {
+            "format": _PCM,
+            "transcription": None,
+            "noise_reduction": None,
+            "turn_detection": {k: v for k, v in _SERVER_VAD.items() if k != "idle_timeout_ms"},
+        }
+    },
+    "include": None,
+}
+_BETA_VAD = {k: v for k, v in _SERVER_VAD.items() if k != "idle_timeout_ms"}
+_BETA_SESSION: dict[str, Any] = {
+    "id": "",
+    "object": "realtime.session",
+    "model": DEFAULT_MODEL,
+    "modalities": ["audio", "text"],
+    "instructions": "You are a friendly assistant.",
+    "voice": "alloy",
+    "input_audio_format": "pcm16",
+    "output_audio_format": "pcm16",
+    "input_audio_transcription": None,
+    "input_audio_noise_reduction": None,
+    "turn_detection": _BETA_VAD,
+    "tools": [],
+    "tool_choice": "auto",
+    "temperature": 0.8,
+    "max_response_output_tokens": "inf",
+    "speed": 1.0,
+    "tracing": None,
+    "truncation": "auto",
+    "prompt": None,
+}
+_BETA_TRANSCRIPTION: dict[str, Any] = {
+    "id": "",
+    "object": "realtime.transcription_session",
+    "modalities": ["audio", "text"],
+    "turn_detection": {k: _BETA_VAD[k] for k in ("type", "threshold", "prefix_padding_ms")}
+    | {"silence_duration_ms": 200},
+    "input_audio_format": "pcm16",
+    "input_audio_transcription": None,
+    "input_audio_noise_reduction": None,
+    "include": None,
+}
+
+
+def session_response(
+    endpoint: Endpoint, body: Mapping[str, Any], token: str, session_id: str
+) -> dict[str, Any]:
+    """The 200 answer to ``body`` at ``endpoint``: the full session object and its token."""
+    now = int(time.time())
+    if endpoint is Endpoint.CLIENT_SECRETS:
+        ttl = _seconds(body.get("expires_after"), DEFAULT_TTL_S[endpoint])
+        requested = body.get("session")
+        requested = requested if isinstance(requested, Mapping) else {"type": "realtime"}
+        kind = requested.get("type", "realtime")
+        template = _GA_TRANSCRIPTION if kind == "transcription" else _GA_REALTIME
+        session = _filled(template, requested)
+        session["id"] = session_id
+        return {"value": token, "expires_at": now + ttl, "session": session}
+    secret = body.get("client_secret")
+    lifetime = secret.get(endpoint.lifetime_path[1]) if isinstance(secret, Mapping) else None
+    ttl = _seconds(lifetime, DEFAULT_TTL_S[endpoint])
+    template = _BETA_SESSION if endpoint is Endpoint.SESSIONS else _BETA_TRANSCRIPTION
+    session = _filled(template, {k: v for k, v in body.items() if k != "client_secret"})
+    session["id"] = session_id
+    session["client_secret"] = {"value": token, "expires_at": now + ttl}
+    return session
+
+
+def unknown_model(endpoint: Endpoint, body: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(param, model)`` of the first model the API would not know, if any."""
+    if endpoint is Endpoint.CLIENT_SECRETS:
+        session = body.get("session")
+        if not isinstance(session, Mapping):
+            return None
+        found = _model_at(session, ("model",), KNOWN_MODELS)
+        found = found or _model_at(
+            session, ("audio", "input", "transcription", "model"), KNOWN_TRANSCRIPTION_MODELS
+        )
+        return (f"session.{found[0]}", found[1]) if found else None
+    if endpoint is Endpoint.SESSIONS:
+        found = _model_at(body, ("model",), KNOWN_BETA_MODELS | KNOWN_MODELS)
+        if found:
+            return found
+    return _model_at(body, ("input_audio_transcription", "model"), KNOWN_TRANSCRIPTION_MODELS)
+
+
+def _model_at(
+    holder: Mapping[str, Any], path: tuple[str, ...], known: frozenset[str]
+) -> tuple[str, str] | None:
+    node: Any = holder
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return (".".join(path), node) if isinstance(node, str) and node not in known else None
+
+
+def _filled(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` over a deep copy of ``defaults``: tables merge, anything else replaces.
+
+    A turn detection of another ``type`` than the default's starts from that type's defaults;
+    an explicit null stays null (the API echoes what turned a feature off)."""
+    out = copy.deepcopy(dict(defaults))
+    for key, value in given.items():
+        base = out.get(key)
+        if key == "turn_detection" and isinstance(value, Mapping):
+            base = _vad_defaults(value.get("type"), base)
+        if isinstance(value, Mapping) and isinstance(base, Mapping):
+            out[key] = _filled(base, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _vad_defaults(kind: Any, base: Any) -> Any:
+    if kind == "semantic_vad":
+        return _SEMANTIC_VAD
+    if isinstance(base, Mapping) and base.get("type") == kind:
+        return base
+    return {k: v for k, v in _SERVER_VAD.items() if not isinstance(base, Mapping) or k in base}
+
+
+def _seconds(lifetime: Any, default: int) -> int:
+    seconds = lifetime.get("seconds") if isinstance(lifetime, Mapping) else None
+    return seconds if isinstance(seconds, int) and not isinstance(seconds, bool) else default
