@@ -26,11 +26,19 @@ from rtconfig._errors import (
     RtconfigError,
     StalePlanError,
     UsageError,
+    WebhookError,
 )
 from rtconfig._origins import FieldRecord, Origin, OriginKind
 from rtconfig._resolver import ResolvedTemplate, body_sha256
 from rtconfig._settings import Settings
 from rtconfig._version import __version__
+from rtconfig._webhooks import (
+    IncomingCall,
+    SipHeader,
+    WebhookEvent,
+    WebhookVerifier,
+    verify_webhook,
+)
 
 if TYPE_CHECKING:
     from rtconfig._applier import Applier, AsyncApplier, MintJob, MintResult
@@ -45,6 +53,7 @@ __all__ = [
     "Diagnostic",
     "Endpoint",
     "FieldRecord",
+    "IncomingCall",
     "MintError",
     "MintJob",
     "MintResult",
@@ -53,11 +62,16 @@ __all__ = [
     "ResolvedTemplate",
     "RtconfigError",
     "Settings",
+    "SipHeader",
     "StalePlanError",
     "UsageError",
+    "WebhookError",
+    "WebhookEvent",
+    "WebhookVerifier",
     "__version__",
     "body_sha256",
     "load",
+    "verify_webhook",
 ]
 
 _LAZY = {"Applier", "AsyncApplier", "MintJob", "MintResult"}

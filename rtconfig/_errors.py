@@ -6,7 +6,8 @@
     ├── ConfigError          the configuration is invalid: carries every Diagnostic found (exit 1)
     ├── UsageError           the command line asks for something impossible (exit 2)
     ├── StalePlanError       a saved plan no longer matches its inputs (exit 1)
-    └── MintError            one or more mints failed (exit 3)
+    ├── MintError            one or more mints failed (exit 3)
+    └── WebhookError         a webhook delivery was refused (``reason`` says why: a code)
 
 Library callers catch ``RtconfigError``; only the CLI prints and exits. Any other exception
 reaching the CLI is a bug in rtconfig and is reported as one.
@@ -31,6 +32,7 @@ __all__ = [
     "Severity",
     "StalePlanError",
     "UsageError",
+    "WebhookError",
     "format_path",
     "redact_key_like",
 ]
@@ -148,3 +150,14 @@ class MintError(RtconfigError):
     """At least one mint failed."""
 
     exit_code = 3
+
+
+class WebhookError(RtconfigError):
+    """A webhook delivery was refused. ``reason`` is a stable code: ``missing_header``,
+    ``bad_timestamp``, ``stale_timestamp``, ``future_timestamp``, ``bad_signature``,
+    ``replayed``, ``too_large``, ``malformed`` or ``invalid_secret`` (the verifier's own
+    secret is unusable). The message never quotes the secret or a signature."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -42,15 +42,29 @@ from typing import Any
 from rtconfig._emulated import session_response, unknown_model
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import format_path
+from rtconfig._webhook_testing import (
+    DeliveredWebhook,
+    incoming_call_event,
+    new_call_id,
+    send_incoming_call,
+    signed_incoming_call,
+)
+from rtconfig._webhooks import sign_webhook
 
 __all__ = [
     "EMULATOR_API_KEY",
     "MAX_BODY_BYTES",
     "CapturedAudit",
+    "DeliveredWebhook",
     "Emulator",
     "Fault",
     "RecordedRequest",
     "capture_audit",
+    "incoming_call_event",
+    "new_call_id",
+    "send_incoming_call",
+    "sign_webhook",
+    "signed_incoming_call",
 ]
 
 #: The dummy key ``rtconfig apply --emulate`` sends (the emulator accepts any bearer token).

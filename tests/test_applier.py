@@ -687,6 +687,9 @@ def test_public_names_of_the_apply_stage_do_not_drift() -> None:
             "EMULATOR_API_KEY", "MAX_BODY_BYTES", "CapturedAudit", "Emulator", "Fault",
             "RecordedRequest",
             "capture_audit",
+            # signed realtime.call.incoming webhooks (tests/test_webhooks.py)
+            "DeliveredWebhook", "incoming_call_event", "new_call_id", "send_incoming_call",
+            "sign_webhook", "signed_incoming_call",
         },
     }  # fmt: skip
     for module, names in expected.items():
