@@ -39,6 +39,7 @@ import httpx
 
 from rtconfig._endpoints import Endpoint, template_path
 from rtconfig._errors import MintError, format_path
+from rtconfig._headers import header_value_problem, url_has_credentials
 from rtconfig._origins import Origin
 from rtconfig._settings import Settings
 from rtconfig._version import __version__
@@ -343,6 +344,9 @@ def check_base_url(base_url: str) -> str | None:
     ``https://`` always (TLS verified); ``http://`` only to a loopback host, since the API key
     would otherwise travel in clear.
     """
+    if not isinstance(base_url, str) or url_has_credentials(base_url):
+        # Asked first: every message below quotes the URL.
+        return "base_url must be a string without credentials (user:password@ or a key)"
     try:
         url = httpx.URL(base_url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
@@ -627,6 +631,9 @@ class Applier:
             )
         if self._audit is not None:
             self._audit.add_secret(key)
+        problem = header_value_problem(key.strip(), f"the API key in {name}")
+        if problem is not None:  # httpx would raise deep in the transport; a CR/LF, inject
+            return None, MintFailure(MISSING_API_KEY, problem + "; nothing was sent")
         return key.strip(), None
 
     def _headers(self, job: MintJob, key: str) -> dict[str, str]:

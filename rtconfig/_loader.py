@@ -12,8 +12,11 @@ would be a second authority on what TOML means.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import re
 import tomllib
+from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ __all__ = [
     "MAX_NESTING_DEPTH",
     "Document",
     "KeyPath",
+    "PositionIndex",
     "deeper_than",
     "parse_document",
     "read_document",
@@ -51,23 +55,17 @@ class Document:
     file: str
     data: dict[str, Any]
     text: str = field(repr=False)
-    _positions: list[dict[KeyPath, tuple[int, int]]] = field(
-        default_factory=list, repr=False, compare=False
-    )
+    _positions: list[PositionIndex] = field(default_factory=list, repr=False, compare=False)
 
     @property
-    def positions(self) -> dict[KeyPath, tuple[int, int]]:
+    def positions(self) -> PositionIndex:
         if not self._positions:
             self._positions.append(_index_positions(self.text))
         return self._positions[0]
 
     def position(self, path: KeyPath) -> tuple[int, int] | None:
         """Where ``path`` (or, failing that, its nearest indexed ancestor) is written."""
-        for end in range(len(path), 0, -1):
-            found = self.positions.get(path[:end])
-            if found is not None:
-                return found
-        return None
+        return self.positions.nearest(path)
 
     def line(self, path: KeyPath) -> int | None:
         found = self.position(path)
@@ -103,6 +101,15 @@ _TOML_ERROR = re.compile(r"^(?P<msg>.*?)(?: \(at line (?P<line>\d+), column (?P<
 
 def parse_document(text: str, file: str) -> Document:
     """Parse TOML text; a syntax error is reported at its line and column."""
+    long_key = long_key_offset(text)
+    if long_key is not None:
+        raise ConfigError.single(
+            f"a dotted key or table header has more than {MAX_NESTING_DEPTH} parts: tables "
+            f"would nest more than {MAX_NESTING_DEPTH} levels deep (the limit)",
+            file=file,
+            line=text.count("\n", 0, long_key) + 1,
+            col=long_key - text.rfind("\n", 0, long_key),
+        )
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -155,21 +162,64 @@ def deeper_than(value: Any, limit: int) -> KeyPath | None:
 
 # --- the position scanner --------------------------------------------------------------------
 
+# Every repetition is possessive (``*+``, ``++``): sre keeps no backtracking frame per character,
+# so a 15 MB string costs its own size, not gigabytes. The text is valid TOML, so no token ever
+# needs to give characters back. A bare token takes a whole dotted run (``a.b.c``, ``1.5e3``,
+# a date-time's fraction): one token per key, however many parts.
 _TOKEN = re.compile(
     r"""
-      (?P<ws>[ \t\r]+)
+      (?P<ws>[ \t\r]++)
     | (?P<nl>\n)
-    | (?P<comment>\#[^\n]*)
-    | (?P<mlbasic>\"\"\"(?:[^\\]|\\.)*?\"\"\"\"{0,2})
-    | (?P<mlliteral>'''.*?''''{0,2})
-    | (?P<basic>"(?:[^"\\\n]|\\.)*")
-    | (?P<literal>'[^'\n]*')
+    | (?P<comment>\#[^\n]*+)
+    | (?P<mlbasic>\"\"\"(?:[^"\\]++|\\.|"(?!""))*+\"\"\"\"{0,2})
+    | (?P<mlliteral>'''(?:[^']++|'(?!''))*+''''{0,2})
+    | (?P<basic>"(?:[^"\\\n]++|\\.)*+")
+    | (?P<literal>'[^'\n]*+')
     | (?P<punct>[\[\]{}=,.])
-    | (?P<bare>[^\s\[\]{}=,.\#"']+(?:\.(?=\d)[^\s\[\]{}=,\#"']*)*)
+    | (?P<bare>[^\s\[\]{}=,.\#"']++(?:\.[^\s\[\]{}=,.\#"']++)*+)
     """,
     re.VERBOSE | re.DOTALL,
 )
 _BARE_WITH_SPACE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EOF = ("eof", "", -1)
+# A line with this many dots may hold a dotted key or header too long to hand to tomllib.
+_MANY_DOTS = re.compile(r"^(?:[^.\n]*+\.){" + str(MAX_NESTING_DEPTH) + "}", re.MULTILINE)
+
+
+def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or ""
+        if kind not in ("ws", "comment"):
+            yield kind, m.group(), m.start()
+
+
+def long_key_offset(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
+    """Where a dotted key or table header of more than ``limit`` parts starts, or None.
+
+    Run before ``tomllib``, whose bookkeeping is quadratic in a key's parts (a 40,000-part key
+    took 37 s and 9 GB). Linear: a cheap count rules out almost every file; only a line with
+    ``limit`` dots or more makes it walk the tokens, stopping at the first chain too long.
+    """
+    if text.count(".") < limit or _MANY_DOTS.search(text) is None:
+        return None
+    parts = 0
+    start = 0
+    after_dot = False
+    for kind, token, offset in _tokens(text):
+        if kind in ("bare", "basic", "literal"):
+            count = 1 + (token.count(".") if kind == "bare" else 0)
+            if after_dot:
+                parts += count
+            else:
+                parts, start = count, offset
+            after_dot = False
+            if parts > limit:
+                return start
+        elif token == "." and parts:
+            after_dot = True
+        else:
+            parts, after_dot = 0, False
+    return None
 
 
 def _unquote(kind: str, token: str) -> str:
@@ -179,39 +229,104 @@ def _unquote(kind: str, token: str) -> str:
     return next(iter(tomllib.loads(f"{token} = 0")))
 
 
+class _Node:
+    """One key path in the index: a trie, so recording a key costs its own parts only (the
+    table it sits in is a node already), never a copy of every prefix."""
+
+    __slots__ = ("aot_last", "children", "pos")
+
+    def __init__(self, pos: tuple[int, int] | None = None) -> None:
+        self.pos = pos
+        self.children: dict[str | int, _Node] | None = None
+        self.aot_last: int | None = None  # for an array of tables: its last element's index
+
+
+class PositionIndex(Mapping[KeyPath, tuple[int, int]]):
+    """Read-only view of the index: ``index[path]`` is the (line, column) where ``path`` starts."""
+
+    def __init__(self, root: _Node) -> None:
+        self._root = root
+
+    def __getitem__(self, path: KeyPath) -> tuple[int, int]:
+        node: _Node | None = self._root
+        for part in path:
+            children = node.children if node is not None else None
+            node = children.get(part) if children else None
+            if node is None:
+                raise KeyError(path)
+        if node is None or node.pos is None:
+            raise KeyError(path)
+        return node.pos
+
+    def nearest(self, path: KeyPath) -> tuple[int, int] | None:
+        """Where ``path``, or failing that its nearest indexed ancestor, starts."""
+        node, found = self._root, None
+        for part in path:
+            step = node.children.get(part) if node.children else None
+            if step is None:
+                break
+            node = step
+            found = node.pos or found
+        return found
+
+    def __iter__(self) -> Iterator[KeyPath]:
+        stack: list[tuple[KeyPath, _Node]] = [((), self._root)]
+        while stack:
+            path, node = stack.pop()
+            if node.pos is not None and path:
+                yield path
+            for part, child in (node.children or {}).items():
+                stack.append(((*path, part), child))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class _Scanner:
     """Walks valid TOML once, recording the start of every key path."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = [
-            (m.lastgroup or "", m.group(), m.start())
-            for m in _TOKEN.finditer(text)
-            if m.lastgroup not in ("ws", "comment")
-        ]
-        self.i = 0
+        self._stream = _tokens(text)
+        self._buffer: deque[tuple[str, str, int]] = deque()
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
-        self.positions: dict[KeyPath, tuple[int, int]] = {}
-        # Arrays of tables seen so far: expanded path -> index of the last element.
-        self.aot_last: dict[KeyPath, int] = {}
+        self.root = _Node()
 
     def pos(self, offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(self.line_starts, offset)
         return line, offset - self.line_starts[line - 1] + 1
 
-    def record(self, path: KeyPath, offset: int) -> None:
-        self.positions.setdefault(path, self.pos(offset))
+    def child(self, node: _Node, part: str | int, offset: int) -> _Node:
+        """``node``'s child ``part``, recorded at ``offset`` unless it was written earlier."""
+        if node.children is None:
+            node.children = {}
+        found = node.children.get(part)
+        if found is None:
+            found = node.children[part] = _Node(self.pos(offset))
+        elif found.pos is None:
+            found.pos = self.pos(offset)
+        return found
 
-    def peek(self) -> tuple[str, str, int]:
-        return self.tokens[self.i] if self.i < len(self.tokens) else ("eof", "", -1)
+    def peek(self, ahead: int = 0) -> tuple[str, str, int]:
+        while len(self._buffer) <= ahead:
+            token = next(self._stream, None)
+            if token is None:
+                return _EOF
+            self._buffer.append(token)
+        return self._buffer[ahead]
 
     def take(self) -> tuple[str, str, int]:
         token = self.peek()
-        self.i += 1
+        if self._buffer:
+            self._buffer.popleft()
         return token
+
+    def skip(self, count: int = 1) -> None:
+        for _ in range(count):
+            self.take()
 
     def skip_newlines(self) -> None:
         while self.peek()[0] == "nl":
-            self.i += 1
+            self.take()
 
     def key(self) -> list[str]:
         """A possibly dotted key."""
@@ -223,89 +338,79 @@ class _Scanner:
             if kind in ("basic", "literal"):
                 parts.append(_unquote(kind, token))
             else:
-                # A bare key; floats like `1.5` never appear in key position.
+                # A bare key, dotted or not; floats like `1.5` never appear in key position.
                 parts.extend(token.split("."))
             if self.peek()[1] != ".":
                 return parts
-            self.i += 1
+            self.take()
 
-    def expand(self, parts: list[str]) -> KeyPath:
-        """A header's path, with the current element index inserted after each array of tables."""
-        path: KeyPath = ()
+    def expand(self, node: _Node, parts: list[str], offset: int) -> _Node:
+        """A header's node, stepping into the current element after each array of tables."""
         for part in parts:
-            path = (*path, part)
-            last = self.aot_last.get(path)
-            if last is not None:
-                path = (*path, last)
-        return path
+            node = self.child(node, part, offset)
+            if node.aot_last is not None:
+                node = self.child(node, node.aot_last, offset)
+        return node
 
-    def run(self) -> dict[KeyPath, tuple[int, int]]:
-        table: KeyPath = ()
+    def run(self) -> None:
+        table = self.root
         while True:
             self.skip_newlines()
             kind, token, offset = self.peek()
             if kind == "eof":
-                return self.positions
+                return
             # `[[` opens an array-of-tables header only here, at the start of a line: inside a
             # value (`x = [[1]]`) it is two arrays, so the tokens are single brackets.
-            following = self.tokens[self.i + 1 : self.i + 2]
-            if token == "[" and following == [("punct", "[", offset + 1)]:
-                self.i += 2
+            if token == "[" and self.peek(1) == ("punct", "[", offset + 1):
+                self.skip(2)
                 parts = self.key()
-                self.i += 2  # ]]
-                parent = self.expand(parts[:-1])
-                array = (*parent, parts[-1])
-                index = self.aot_last.get(array, -1) + 1
-                self.aot_last[array] = index
-                self._record_prefixes(array, len(array) - len(parts) + 1, offset)
-                table = (*array, index)
-                self.record(table, offset)
+                self.skip(2)  # ]]
+                if not parts:
+                    return
+                parent = self.expand(self.root, parts[:-1], offset)
+                array = self.child(parent, parts[-1], offset)
+                array.aot_last = 0 if array.aot_last is None else array.aot_last + 1
+                table = self.child(array, array.aot_last, offset)
             elif token == "[":
-                self.i += 1
+                self.skip()
                 parts = self.key()
-                self.i += 1  # ]
-                table = self.expand(parts)
-                self._record_prefixes(table, len(table) - len(parts) + 1, offset)
+                self.skip()  # ]
+                table = self.expand(self.root, parts, offset)
             else:
                 self.key_value(table)
 
-    def _record_prefixes(self, path: KeyPath, start: int, offset: int) -> None:
-        for end in range(max(start, 1), len(path) + 1):
-            self.record(path[:end], offset)
-
-    def key_value(self, table: KeyPath) -> None:
+    def key_value(self, table: _Node) -> None:
         offset = self.peek()[2]
-        parts = self.key()
-        path = (*table, *parts)
-        self._record_prefixes(path, len(table) + 1, offset)
-        self.i += 1  # =
-        self.value(path)
+        node = table
+        for part in self.key():
+            node = self.child(node, part, offset)
+        self.skip()  # =
+        self.value(node)
 
-    def value(self, path: KeyPath) -> None:
+    def value(self, node: _Node) -> None:
         kind, token, _ = self.take()
         if token == "{":
             while self.peek()[1] != "}" and self.peek()[0] != "eof":
                 self.skip_newlines()
                 if self.peek()[1] == "}" or self.peek()[0] == "eof":
                     break
-                self.key_value(path)
+                self.key_value(node)
                 self.skip_newlines()
                 if self.peek()[1] == ",":
-                    self.i += 1
-            self.i += 1
+                    self.skip()
+            self.skip()
         elif token == "[":
             index = 0
             while True:
                 self.skip_newlines()
                 if self.peek()[1] == "]" or self.peek()[0] == "eof":
-                    self.i += 1
+                    self.skip()
                     return
-                self.record((*path, index), self.peek()[2])
-                self.value((*path, index))
+                self.value(self.child(node, index, self.peek()[2]))
                 index += 1
                 self.skip_newlines()
                 if self.peek()[1] == ",":
-                    self.i += 1
+                    self.skip()
         elif kind == "bare":
             # A float's fraction and exponent, or the time after a date, arrive as further tokens.
             while self.peek()[1] == "." or (
@@ -314,11 +419,10 @@ class _Scanner:
                 token = self.take()[1]
 
 
-def _index_positions(text: str) -> dict[KeyPath, tuple[int, int]]:
+def _index_positions(text: str) -> PositionIndex:
     scanner = _Scanner(text)
-    try:
-        return scanner.run()
-    except RecursionError:
-        # Asked for from deep in the stack about a value nested nearly as deep as tomllib
-        # allows: keys after it lose their line (diagnostics keep their message), nothing fails.
-        return scanner.positions
+    # Asked for from deep in the stack about a value nested nearly as deep as tomllib allows:
+    # keys after it lose their line (diagnostics keep their message), nothing fails.
+    with contextlib.suppress(RecursionError):
+        scanner.run()
+    return PositionIndex(scanner.root)

@@ -18,6 +18,7 @@ from typing import Any
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import KEY_LIKE, TOKEN_LIKE, Diagnostic, format_path
 from rtconfig._files import INSTRUCTIONS, FileProblem, FileRefused, read_in_tree
+from rtconfig._headers import header_value_problem, url_has_credentials
 from rtconfig._loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
 from rtconfig._origins import Origin, OriginKind
 from rtconfig._settings import SETTING_KEYS
@@ -303,19 +304,21 @@ def check_setting(key: str, value: Any) -> str | None:
 
 
 def _check_setting_value(key: str, value: Any, expected: str) -> str | None:
+    if key == "base_url" and url_has_credentials(value):
+        # First, before any message that quotes the URL. Not echoed: OPENAI_BASE_URL and
+        # --base-url are checked here too, and the URL is recorded in audit logs and saved plans.
+        return (
+            "must not carry credentials (user:password@ or a key): the API key is read from "
+            "the environment variable named by [api] api_key_env"
+        )
+    if key in ("organization", "project"):
+        return header_value_problem(value, f"the {key} (sent as a header)")
     if key == "endpoint" and value not in Endpoint._value2member_map_:
         return f"must be {expected} (got {value!r})" + did_you_mean(
             value, [e.value for e in Endpoint]
         )
     if key == "base_url" and not re.match(r"https?://[^/\s]+", value):
         return f"must be an http(s) URL such as 'https://api.openai.com/v1' (got {value!r})"
-    if key == "base_url" and (KEY_LIKE.search(value) or "@" in re.split(r"[/?#]", value)[2]):
-        # Not echoed: OPENAI_BASE_URL and --base-url are checked here too, and the URL is
-        # recorded in audit logs and saved plans.
-        return (
-            "must not carry credentials (user:password@ or a key): the API key is read from "
-            "the environment variable named by [api] api_key_env"
-        )
     if key == "timeout_s" and not 0 < value <= 600:
         return f"must be between 0 and 600 seconds (got {value!r})"
     if key == "max_retries" and not 0 <= value <= 10:
@@ -572,35 +575,54 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def _override_value(text: str) -> tuple[Any, str | None]:
-    """A variable's or ``--set`` value, or why it is refused (without echoing it): nested past
-    the limit, or holding a key-like string anywhere (in a JSON value's keys too)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _override_value(text: str, path: Sequence[str]) -> tuple[Any, str | None]:
+    """A variable's or ``--set`` value, or why it is refused (without echoing it): a path or
+    value nested past the limit, bytes that are not UTF-8 (the OS hands them over as lone
+    surrogates, which no later stage can encode), or a key-like string anywhere (in a JSON
+    value's keys too)."""
+    if len(path) > MAX_NESTING_DEPTH:
+        return None, (
+            f"path has {len(path)} parts: it nests more than {MAX_NESTING_DEPTH} levels deep "
+            "(the limit)"
+        )
+    if any(_SURROGATE.search(part) for part in path):
+        return None, "path is not valid UTF-8 (an undecodable byte in the name)"
+    bad = _SURROGATE.search(text)
+    if bad is not None:
+        return None, (
+            f"value is not valid UTF-8 (an undecodable byte at character {bad.start() + 1}); "
+            "write it in UTF-8"
+        )
     try:
         value = parse_value(text)
     except RecursionError:
         value = None
     else:
-        if deeper_than(value, MAX_NESTING_DEPTH) is None:
-            if _holds_key_like(value):
-                return None, "value looks like an OpenAI API key (sk-…)"
-            return value, None
+        if deeper_than(value, MAX_NESTING_DEPTH - len(path) + 1) is None:
+            return value, _string_problem(value)
     return None, f"value nests more than {MAX_NESTING_DEPTH} levels deep (the limit)"
 
 
-def _holds_key_like(value: Any) -> bool:
-    """Whether a key-like string is anywhere in ``value`` (iterative: values may be deep)."""
+def _string_problem(value: Any) -> str | None:
+    """Why a string anywhere in ``value`` is refused (iterative: values may be deep): key-like,
+    or a lone surrogate (a JSON ``"\\ud800"`` escape), which is not text."""
     stack = [value]
     while stack:
         node = stack.pop()
         if isinstance(node, str):
             if KEY_LIKE.search(node):
-                return True
+                return "value looks like an OpenAI API key (sk-…)"
+            if _SURROGATE.search(node):
+                return "value holds a lone surrogate (\\ud800-\\udfff), which is not text"
         elif isinstance(node, dict):
             stack.extend(node)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return False
+    return None
 
 
 def _put(values: dict[str, Any], path: Sequence[str], value: Any) -> None:
@@ -665,7 +687,7 @@ def override_layers(
                 Diagnostic("error", f"{path[0]!r} cannot be set from a variable", file=var)
             )
             continue
-        value, problem = _override_value(environ[var])
+        value, problem = _override_value(environ[var], path)
         if problem is not None:
             diagnostics.append(Diagnostic("error", problem, file=var))
             continue
@@ -701,7 +723,7 @@ def override_layers(
                 Diagnostic("error", f"{path[0]!r} cannot be set with --set", file="--set")
             )
             continue
-        value, problem = _override_value(raw)
+        value, problem = _override_value(raw, path)
         if problem is not None:
             diagnostics.append(Diagnostic("error", f"--set {problem}", file="--set"))
             continue
