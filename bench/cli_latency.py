@@ -26,7 +26,8 @@ VALIDATE_IN_PROCESS = (
     "from rtconfig._cli import main\n"
     "try:\n    main(['validate', 'sessions.toml'])\n"
     "except SystemExit:\n    pass\n"
-    "heavy = ('httpx', 'httpcore', 'h11', 'anyio', 'structlog', 'rtconfig._applier', 'openai')\n"
+    "heavy = ('httpx', 'httpcore', 'h11', 'anyio', 'structlog', 'rtconfig._apply.transport',"
+    " 'openai')\n"
     "print('LOADED', ','.join(m for m in heavy if m in sys.modules) or '-', file=sys.stderr)\n"
 )
 

@@ -56,7 +56,7 @@ def main() -> None:
 
     import httpx
 
-    from rtconfig._applier import Applier, MintJob
+    from rtconfig import Applier, PlanRecord
     from rtconfig._config import load
     from rtconfig.audit import AuditLog
 
@@ -74,7 +74,7 @@ def main() -> None:
             check = load(config).check(envs=[None], environ=environ, base_url=base_url)
             check.raise_for_errors()
             resolved = next(t for t in check.templates if t.name == "t0-7")  # depth 8
-            job = MintJob.from_resolved(resolved)  # resolved once, minted many times
+            job = PlanRecord.from_resolved(resolved)  # resolved once, minted many times
             content = json.dumps(job.body, separators=(",", ":"), ensure_ascii=False).encode()
             headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 

@@ -14,8 +14,8 @@ alike. Modes:
 
   raw-async          httpx.AsyncClient, default limits, asyncio.Semaphore(c)
   raw-threads        one sync httpx.Client (limits c) shared by c threads  <- CPU baseline
-  rtconfig           rtconfig._applier.Applier.mint_all, audit log ON
-  rtconfig-async     rtconfig._applier.AsyncApplier.mint_all, audit log ON
+  rtconfig           rtconfig.Applier.mint_all, audit log ON
+  rtconfig-async     rtconfig.AsyncApplier.mint_all, audit log ON
   rtconfig-cli       `rtconfig apply` on a generated n-template file, audit log ON: the whole
                      process (start, load, resolve, mint, print); "mint phase" = the audit
                      log's apply.finished duration
@@ -235,13 +235,13 @@ def child(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
                     return sum(pool.map(one, range(n)))
 
     elif mode in ("rtconfig", "rtconfig-async"):
-        from rtconfig._applier import Applier, AsyncApplier, MintJob
+        from rtconfig import Applier, AsyncApplier, PlanRecord
         from rtconfig._endpoints import Endpoint
         from rtconfig._settings import Settings
         from rtconfig.audit import AuditLog
 
         settings = Settings(endpoint=Endpoint.CLIENT_SECRETS, base_url=base_url)
-        jobs = [MintJob(f"t{i}", None, Endpoint.CLIENT_SECRETS, BODY, settings) for i in range(n)]
+        jobs = [PlanRecord.for_body(f"t{i}", BODY, settings=settings) for i in range(n)]
         environ = {"OPENAI_API_KEY": KEY, "RTCONFIG_ACTOR": "bench"}
         tmp = tempfile.mkdtemp()
 

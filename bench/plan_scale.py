@@ -34,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import generate_config, machine_description
 
 from rtconfig._config import load
-from rtconfig._lockfile import build_lock, lock_path_for, read_lock, write_lock
-from rtconfig._plan_render import plan_json, render_text
-from rtconfig._planner import Plan, make_plan
+from rtconfig._plan.lock import build_lock, lock_path_for, read_lock, write_lock
+from rtconfig._plan.make import make_plan
+from rtconfig._plan.records import Plan
+from rtconfig._plan.render import plan_json, render_text
 
 
 def _validate(path: Path) -> int:

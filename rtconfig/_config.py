@@ -5,6 +5,7 @@
     config = rtconfig.load("sessions.toml")
     support = config.resolve("support", env="production")      # raises ConfigError if invalid
     support.body, support.endpoint, support.fields[("audio", "output", "voice")].origin
+    plan = config.plan(env="production")                        # what `rtconfig plan` shows
 
 The environment is read here and only here (``environ=None`` means ``os.environ``); every later
 stage receives it injected.
@@ -16,6 +17,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._loader import read_document
@@ -23,6 +25,9 @@ from rtconfig._resolver import ResolvedTemplate, Resolver, resolve_settings
 from rtconfig._sources import Sources, override_layers, read_sources
 from rtconfig._suggest import did_you_mean
 from rtconfig._validator import validate
+
+if TYPE_CHECKING:
+    from rtconfig._plan.records import Plan
 
 __all__ = ["ALL_ENVIRONMENTS", "Check", "Config", "load"]
 
@@ -98,6 +103,50 @@ class Config:
         )
         check.raise_for_errors()
         return check.templates[0]
+
+    def plan(
+        self,
+        env: str | None = None,
+        environ: Mapping[str, str] | None = None,
+        templates: Sequence[str] | None = None,
+        sets: Sequence[str] = (),
+        base_url: str | None = None,
+        *,
+        compare_lock: bool = True,
+    ) -> Plan:
+        """The plan ``rtconfig plan`` shows (and ``rtconfig apply`` sends): one record per
+        template of ``env`` (default: ``RTCONFIG_ENV`` from ``environ``, else the default
+        environment), compared with the lock file beside the TOML unless ``compare_lock`` is
+        False. :class:`ConfigError` if any template is invalid; warnings are in
+        ``plan.warnings``. ``environ`` (default ``os.environ``) is kept on the plan: it is where
+        :func:`rtconfig.apply` reads the key."""
+        from rtconfig._plan.lock import lock_path_for, read_lock
+        from rtconfig._plan.make import make_plan
+
+        environ = os.environ if environ is None else environ
+        if env is None:
+            env = environ.get("RTCONFIG_ENV") or None
+        if templates is not None and (
+            isinstance(templates, str) or not all(isinstance(t, str) for t in templates)
+        ):
+            raise TypeError("templates must be a sequence of template names (strings)")
+        selected = list(templates) if templates else None
+        check = self.check(
+            envs=[env], templates=selected, environ=environ, sets=sets, base_url=base_url
+        )
+        check.raise_for_errors()
+        lock_path = lock_path_for(self.path)
+        return make_plan(
+            check.templates,
+            read_lock(lock_path) if compare_lock else None,
+            envs=[env],
+            selected=selected,
+            config_file=self.path,
+            lock_file=str(lock_path),
+            environ=environ,
+            config_path=self.path,
+            warnings=check.warnings,
+        )
 
     def check(
         self,

@@ -28,7 +28,7 @@ from typing import Any
 
 from rtconfig._endpoints import Endpoint, body_from_template, template_path, template_view
 from rtconfig._errors import ConfigError, Diagnostic, format_path
-from rtconfig._planner import same_value
+from rtconfig._plan.make import same_value
 from rtconfig._sources import iter_leaves
 
 __all__ = [

@@ -58,6 +58,11 @@ class ResolvedTemplate:
     def sha256(self) -> str:
         return body_sha256(self.body)
 
+    @property
+    def body_sha256(self) -> str:
+        """The same hash under the plan record's name (so the lock can project either)."""
+        return body_sha256(self.body)
+
     def origin_of(self, path: Path) -> Origin:
         """The origin of the leaf at ``path`` or of the nearest enclosing leaf; else the header."""
         for end in range(len(path), 0, -1):

@@ -10,8 +10,12 @@ from typing import Any
 
 import httpx
 
-from rtconfig._applier import Applier, Clock, MintJob, RetryPolicy
+from rtconfig._apply.engine import Applier
+from rtconfig._apply.retry import Clock, RetryPolicy
 from rtconfig._endpoints import Endpoint
+from rtconfig._origins import Origin
+from rtconfig._plan.records import PlanRecord
+from rtconfig._resolver import body_sha256
 from rtconfig._settings import Settings
 
 API_KEY = "sk-test-LEAKCHECK-0123456789abcdef"
@@ -115,16 +119,36 @@ def make_job(
     template: str = "support",
     env: str | None = None,
     **settings: Any,
-) -> MintJob:
+) -> PlanRecord:
     settings.setdefault("base_url", BASE_URL)
     if body is None:
         body = GA_BODY if endpoint is Endpoint.CLIENT_SECRETS else BETA_BODY
-    return MintJob(
-        template=template,
+    return job_of(
+        template,
+        env,
+        endpoint,
+        json.loads(json.dumps(body)),
+        Settings(endpoint=endpoint, **settings),
+    )
+
+
+def job_of(
+    template: str,
+    env: str | None,
+    endpoint: Endpoint,
+    body: Mapping[str, Any],
+    settings: Settings | None = None,
+    origins: Mapping[tuple[str | int, ...], Origin] | None = None,
+) -> PlanRecord:
+    """A plan record for a body made by hand (what the old MintJob(...) built)."""
+    return PlanRecord(
+        name=template,
         env=env,
         endpoint=endpoint,
-        body=json.loads(json.dumps(body)),
-        settings=Settings(endpoint=endpoint, **settings),
+        settings=settings or Settings(endpoint=endpoint),
+        body=body,
+        body_sha256=body_sha256(body),
+        origins=origins if origins is not None else {},
     )
 
 
@@ -136,7 +160,7 @@ def make_applier(
     **kwargs: Any,
 ) -> Applier:
     return Applier(
-        client=script.client(),
+        transport=script.transport(),
         environ={"OPENAI_API_KEY": API_KEY} if environ is None else environ,
         clock=(clock or FakeClock()).clock(),
         retry=kwargs.pop("retry", RetryPolicy()),

@@ -15,21 +15,16 @@ import pytest
 from click.testing import CliRunner
 
 import rtconfig
-from rtconfig._applier import (
-    USER_AGENT,
-    Applier,
-    AsyncApplier,
-    MintJob,
-    RetryPolicy,
-    check_base_url,
-    is_loopback_host,
-    parse_param,
-    retry_after_s,
-    should_retry,
-)
+from rtconfig._apply.engine import Applier, AsyncApplier
+from rtconfig._apply.preflight import check_base_url, is_loopback_host
+from rtconfig._apply.request import USER_AGENT
+from rtconfig._apply.responses import parse_param
+from rtconfig._apply.retry import RetryPolicy, retry_after_s, should_retry
+from rtconfig._apply.transport import tls_context
 from rtconfig._cli import main
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import MintError
+from rtconfig._plan.records import PlanRecord
 from rtconfig._settings import Settings
 from rtconfig._version import __version__
 from rtconfig.testing import Emulator, Fault, capture_audit
@@ -40,6 +35,7 @@ from tests._apply_helpers import (
     FakeClock,
     Script,
     api_error,
+    job_of,
     make_applier,
     make_job,
     ok_beta,
@@ -50,13 +46,13 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = RetryPolicy(initial_backoff_s=0.01)
 
 
-def emulated_jobs(emulator: Emulator, env: str | None = None) -> list[MintJob]:
+def emulated_jobs(emulator: Emulator, env: str | None = None) -> list[PlanRecord]:
     """Every template of the repository's sessions.toml, pointed at the emulator."""
     check = rtconfig.load(REPO / "sessions.toml").check(
         envs=[env], environ={}, base_url=emulator.base_url
     )
     assert not check.errors, check.errors
-    return [MintJob.from_resolved(template) for template in check.templates]
+    return [PlanRecord.from_resolved(template) for template in check.templates]
 
 
 # -- requests --------------------------------------------------------------------------------
@@ -75,7 +71,7 @@ def test_request_bodies_equal_the_resolved_bodies_and_render() -> None:
     runner = CliRunner()
     for job in jobs:
         rendered = runner.invoke(
-            main, ["render", str(REPO / "sessions.toml"), job.template, "--env", "production"]
+            main, ["render", str(REPO / "sessions.toml"), job.name, "--env", "production"]
         )
         assert rendered.exit_code == 0, rendered.output
         assert json.loads(rendered.stdout) == job.body
@@ -212,7 +208,7 @@ def test_retryable_statuses_are_retried(status: int) -> None:
         result = applier.mint(make_job())
     assert result.ok and result.attempts == 2
     assert len(script.requests) == 2
-    assert clock.sleeps == [0.25]  # full jitter: rand 0.5 x min(8, 0.5 x 2**0)
+    assert clock.sleeps == [0.4375]  # the SDK's jitter: min(8, 0.5 x 2**0) x (1 - 0.25 x 0.5)
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
@@ -248,15 +244,16 @@ def test_connection_errors_and_timeouts_are_retried(error: Exception) -> None:
     assert result.ok and result.attempts == 2
 
 
-def test_backoff_is_exponential_full_jitter_and_capped() -> None:
-    """Waits are rand x min(max_backoff, initial x 2**(n-1)) for retries n = 1, 2, 3…"""
+def test_backoff_is_exponential_with_the_sdks_jitter_and_capped() -> None:
+    """Waits are min(max_backoff, initial x 2**(n-1)) x (1 - 0.25 x rand) for retries n = 1, 2,
+    3… (the openai SDK's rule: 0.75–1.0 of the backoff, not full jitter)."""
     clock = FakeClock(rand=0.75)
     script = Script([api_error(500)] * 6)
     policy = RetryPolicy(max_retries=5, initial_backoff_s=0.5, max_backoff_s=4.0)
     with make_applier(script, clock, retry=policy) as applier:
         result = applier.mint(make_job())
     assert not result.ok and result.attempts == 6
-    assert clock.sleeps == [0.375, 0.75, 1.5, 3.0, 3.0]
+    assert clock.sleeps == [0.40625, 0.8125, 1.625, 3.25, 3.25]
     assert result.error is not None and "after 6 attempts" in result.error.message
 
 
@@ -306,24 +303,46 @@ def test_retry_after_ms_wins_over_retry_after() -> None:
     assert clock.sleeps == [1.5]
 
 
-def test_retry_after_is_capped() -> None:
-    """A server asking for longer than the cap is waited on only up to the cap."""
+@pytest.mark.parametrize("header", [{"Retry-After": "3600"}, {"retry-after-ms": "120001"}])
+def test_retry_after_over_two_minutes_fails_at_once(header: dict[str, str]) -> None:
+    """A server asking for more than 120 s is not retried at all (the SDK's rule), instead of
+    sleeping a capped wait and trying again."""
     clock = FakeClock()
-    script = Script([api_error(429, headers={"Retry-After": "3600"}), ok_ga()])
-    policy = RetryPolicy(retry_after_cap_s=20.0, deadline_s=1000.0)
+    script = Script([api_error(429, headers=header), ok_ga()])
+    policy = RetryPolicy(deadline_s=10_000.0)
     with make_applier(script, clock, retry=policy) as applier:
+        result = applier.mint(make_job())
+    assert not result.ok and result.attempts == 1 and len(script.requests) == 1
+    assert clock.sleeps == []
+
+
+def test_retry_after_of_two_minutes_is_honoured() -> None:
+    """120 s is the longest wait honoured exactly."""
+    clock = FakeClock()
+    script = Script([api_error(429, headers={"Retry-After": "120"}), ok_ga()])
+    with make_applier(script, clock, retry=RetryPolicy(deadline_s=1000.0)) as applier:
         assert applier.mint(make_job()).ok
-    assert clock.sleeps == [20.0]
+    assert clock.sleeps == [120.0]
 
 
-@pytest.mark.parametrize("raw", ["soon", "-5", "nan", "inf", ""])
+@pytest.mark.parametrize("raw", ["soon", "-5", "0", "nan", "inf", ""])
 def test_garbled_retry_after_falls_back_to_backoff(raw: str) -> None:
-    """An unparseable or negative Retry-After is ignored: the jittered backoff applies."""
+    """An unparseable, zero or negative Retry-After is ignored: the jittered backoff applies."""
     clock = FakeClock()
     script = Script([api_error(429, headers={"Retry-After": raw}), ok_ga()])
     with make_applier(script, clock) as applier:
         assert applier.mint(make_job()).ok
-    assert clock.sleeps == [0.25]
+    assert clock.sleeps == [0.4375]
+
+
+@pytest.mark.parametrize("hint", ["True", " true", "TRUE", "1", "yes"])
+def test_x_should_retry_values_other_than_exactly_true_are_ignored(hint: str) -> None:
+    """Only the exact strings ``true``/``false`` count (the SDK's rule): ``True`` on a 400 does
+    not make it retryable."""
+    script = Script([api_error(400, headers={"x-should-retry": hint}), ok_ga()])
+    with make_applier(script) as applier:
+        result = applier.mint(make_job())
+    assert not result.ok and result.attempts == 1
 
 
 def test_x_should_retry_false_stops_a_retryable_status() -> None:
@@ -386,7 +405,7 @@ def test_error_param_points_at_the_toml_line_that_set_the_field(write_toml: Any)
     )
     check = rtconfig.load(path).check(envs=[None], environ={})
     assert not check.errors
-    job = MintJob.from_resolved(check.templates[0])
+    job = PlanRecord.from_resolved(check.templates[0])
     message = "Invalid 'session.audio.output.speed': not supported by this model."
     script = Script([api_error(400, message, param="session.audio.output.speed")])
     with make_applier(script) as applier:
@@ -404,12 +423,13 @@ def test_error_param_inside_an_array_maps_to_the_template_path() -> None:
     """`session.tools[0].name` becomes the template path tools[0].name, and is located."""
     seen: list[tuple[str | int, ...]] = []
 
-    def locate(path: tuple[str | int, ...]) -> rtconfig.Origin:
-        seen.append(path)
-        return rtconfig.Origin(rtconfig.OriginKind.TEMPLATE, file="s.toml", line=3)
+    class Origins(dict[tuple[str | int, ...], rtconfig.Origin]):
+        def get(self, path: Any, default: Any = None) -> Any:
+            seen.append(path)
+            return rtconfig.Origin(rtconfig.OriginKind.TEMPLATE, file="s.toml", line=3)
 
     job = make_job()
-    job = MintJob(job.template, job.env, job.endpoint, job.body, job.settings, locate=locate)
+    job = job_of(job.name, job.env, job.endpoint, job.body, job.settings, origins=Origins())
     script = Script([api_error(400, "bad name", param="session.tools[0].name")])
     with make_applier(script) as applier:
         error = applier.mint(job).error
@@ -472,16 +492,21 @@ def test_redirects_are_never_followed() -> None:
 
 
 def test_default_client_verifies_tls_and_times_out() -> None:
-    """The applier's own client keeps TLS verification on and has connect/read timeouts."""
-    with Emulator() as api, Applier(environ={"OPENAI_API_KEY": API_KEY}) as applier:
-        applier.mint(make_job(base_url=api.base_url, timeout_s=7.0))
-        client = applier._client
-        assert client is not None
-        assert client.timeout.read == 7.0 and client.timeout.connect is not None
-        assert client.follow_redirects is False
-        pool = client._transport._pool  # type: ignore[attr-defined]
-        assert pool._ssl_context.verify_mode.name == "CERT_REQUIRED"
-        assert pool._ssl_context.check_hostname is True
+    """The applier's own connections keep TLS verification on, and every request carries the
+    record's timeout (connect at most 10 s), through the same transport seam tests use."""
+    context = tls_context()
+    assert context.verify_mode.name == "CERT_REQUIRED" and context.check_hostname is True
+    seen: list[dict[str, float]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return ok_ga()
+
+    with Applier(transport=httpx.MockTransport(record), environ={"OPENAI_API_KEY": API_KEY}) as a:
+        a.mint(make_job(timeout_s=7.0))
+        a.mint(make_job(timeout_s=30.0))
+    assert seen[0]["read"] == 7.0 and seen[0]["connect"] == 7.0
+    assert seen[1]["read"] == 30.0 and seen[1]["connect"] == 10.0
 
 
 def test_a_server_that_never_answers_times_out_and_is_retried() -> None:
@@ -521,8 +546,8 @@ def test_partial_failure_attempts_every_job_in_order() -> None:
     def route(request: httpx.Request) -> httpx.Response:
         return answers[json.loads(request.content)["t"]]
 
-    client = httpx.Client(transport=httpx.MockTransport(route))
-    with Applier(client=client, environ={"OPENAI_API_KEY": API_KEY}) as applier:
+    client = httpx.MockTransport(route)
+    with Applier(transport=client, environ={"OPENAI_API_KEY": API_KEY}) as applier:
         results = applier.mint_all(jobs)
     assert [r.template for r in results] == ["a", "b", "c"]
     assert [r.ok for r in results] == [True, False, True]
@@ -542,9 +567,9 @@ def test_concurrency_bounds_requests_in_flight() -> None:
             state["now"] -= 1
         return ok_ga()
 
-    client = httpx.Client(transport=httpx.MockTransport(slow))
+    client = httpx.MockTransport(slow)
     jobs = [make_job(template=f"t{i}") for i in range(12)]
-    with Applier(client=client, environ={"OPENAI_API_KEY": API_KEY}, concurrency=3) as applier:
+    with Applier(transport=client, environ={"OPENAI_API_KEY": API_KEY}, concurrency=3) as applier:
         results = applier.mint_all(jobs)
     assert all(r.ok for r in results)
     assert 1 <= state["max"] <= 3
@@ -558,10 +583,10 @@ def test_stop_lets_in_flight_finish_and_cancels_the_rest() -> None:
         holder["applier"].stop()
         return ok_ga()
 
-    client = httpx.Client(transport=httpx.MockTransport(answer))
+    client = httpx.MockTransport(answer)
     with capture_audit() as audit:
         applier = Applier(
-            client=client, environ={"OPENAI_API_KEY": API_KEY}, concurrency=1, audit=audit
+            transport=client, environ={"OPENAI_API_KEY": API_KEY}, concurrency=1, audit=audit
         )
         holder["applier"] = applier
         with applier:
@@ -621,15 +646,19 @@ def test_async_applier_mints_without_blocking_the_loop() -> None:
 
 
 def test_injected_client_and_audit_sink_are_used() -> None:
-    """A caller's httpx client and audit sink are used as given, and not closed by close()."""
-    script = Script()
-    client = script.client()
+    """A caller's httpx transport and audit sink are used as given, and not closed by close()."""
+    closed: list[bool] = []
+
+    class Transport(httpx.MockTransport):
+        def close(self) -> None:
+            closed.append(True)
+
+    transport = Transport(Script())
     with capture_audit() as audit:
-        with Applier(client=client, audit=audit, environ={"OPENAI_API_KEY": API_KEY}) as applier:
-            applier.mint(make_job())
+        with Applier(transport=transport, audit=audit, environ={"OPENAI_API_KEY": API_KEY}) as a:
+            a.mint(make_job())
         assert audit.events() == ["mint.succeeded"]
-    assert not client.is_closed
-    client.close()
+    assert closed == []
 
 
 def test_results_hide_tokens_from_repr_and_raise_mint_error() -> None:
@@ -648,7 +677,7 @@ def test_results_hide_tokens_from_repr_and_raise_mint_error() -> None:
 
 
 def test_mint_job_from_resolved_keeps_body_settings_and_locator(write_toml: Any) -> None:
-    """MintJob.from_resolved copies name, env, endpoint, body and settings, and locates fields."""
+    """PlanRecord.from_resolved copies name, env, endpoint, body and settings, and origins."""
     path = write_toml(
         """
         [templates.t]
@@ -656,28 +685,34 @@ def test_mint_job_from_resolved_keeps_body_settings_and_locator(write_toml: Any)
         """
     )
     resolved = rtconfig.load(path).resolve("t", environ={})
-    job = MintJob.from_resolved(resolved)
-    assert (job.template, job.env, job.endpoint, dict(job.body)) == (
+    job = PlanRecord.from_resolved(resolved)
+    assert (job.name, job.env, job.endpoint, dict(job.body)) == (
         "t",
         None,
         Endpoint.SESSIONS,
         {"model": "gpt-realtime"},
     )
     assert job.settings == resolved.settings and job.body_sha256 == resolved.sha256
-    assert job.locate is not None and job.locate(("model",)).line == 3
+    origin = job.origin_of(("model",))
+    assert origin is not None and origin.line == 3
 
 
 def test_public_names_of_the_apply_stage_do_not_drift() -> None:
     """applier, audit and testing export exactly these names, and each one exists."""
-    import rtconfig._applier
+    import rtconfig._apply.engine
+    import rtconfig._apply.results
+    import rtconfig._apply.retry
     import rtconfig.audit
     import rtconfig.testing
 
     expected = {
-        rtconfig._applier: {
-            "USER_AGENT", "Applier", "AsyncApplier", "AuditSink", "Clock", "MintFailure",
-            "MintJob", "MintResult", "RetryPolicy", "check_base_url", "endpoint_url",
-            "is_loopback_host", "parse_param", "retry_after_s", "should_retry",
+        rtconfig._apply.engine: {
+            "DEFAULT_ASYNC_CONCURRENCY", "Applier", "AsyncApplier", "AuditSink", "CallbackError",
+        },
+        rtconfig._apply.results: {"ApplyReport", "FailureKind", "MintFailure", "MintResult"},
+        rtconfig._apply.retry: {
+            "MAX_RETRY_AFTER_S", "RETRYABLE_STATUSES", "Clock", "RetryPolicy", "retry_after_s",
+            "should_retry",
         },
         rtconfig.audit: {
             "REDACTED", "AuditLog", "NullAudit", "Redactor", "default_audit_path", "new_run_id",

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rtconfig._applier import Applier
+from rtconfig._apply.engine import Applier
 from rtconfig._endpoints import Endpoint
 from rtconfig.testing import Emulator
 from tests._apply_helpers import API_KEY, make_job

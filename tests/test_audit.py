@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import structlog
 
-from rtconfig._applier import Applier, RetryPolicy
+from rtconfig._apply.engine import Applier
+from rtconfig._apply.retry import RetryPolicy
 from rtconfig._version import __version__
 from rtconfig.audit import (
     REDACTED,
@@ -260,7 +260,7 @@ def test_retrying_and_failed_records_never_hold_the_key_even_if_the_server_echoe
     with (
         AuditLog(path) as audit,
         Applier(
-            client=httpx.Client(transport=script.transport()),
+            transport=script.transport(),
             audit=audit,
             environ={"OPENAI_API_KEY": API_KEY},
             clock=FakeClock().clock(),

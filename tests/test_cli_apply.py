@@ -16,9 +16,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 import rtconfig
-from rtconfig._applier import Applier, MintJob
+from rtconfig._apply.engine import Applier
 from rtconfig._cli import main
 from rtconfig._errors import MintError
+from rtconfig._plan.records import PlanRecord
 from rtconfig.audit import read_audit_log
 from rtconfig.testing import Emulator, Fault
 
@@ -266,7 +267,7 @@ def test_no_secret_reaches_stderr_the_audit_log_or_exception_text(
     exception_text = ""
     check = rtconfig.load(path).check(envs=[None], environ={}, base_url=api.base_url)
     with Applier(environ={"OPENAI_API_KEY": KEY}, concurrency=1) as applier:
-        for result in applier.mint_all([MintJob.from_resolved(t) for t in check.templates]):
+        for result in applier.mint_all([PlanRecord.from_resolved(t) for t in check.templates]):
             exception_text += repr(result) + str(result.error)
             try:
                 result.raise_for_error()

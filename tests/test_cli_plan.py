@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from rtconfig._cli import main
 from rtconfig._cli._plan import use_color
 from rtconfig._config import load
-from rtconfig._lockfile import build_lock, write_lock
+from rtconfig._plan.lock import build_lock, write_lock
 
 CASES = Path(__file__).parent / "cases" / "plan"
 UPDATE = bool(os.environ.get("RTCONFIG_UPDATE_GOLDEN"))
@@ -264,7 +264,7 @@ def test_plan_out_writes_a_saved_plan_without_the_key(
     write_toml: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """plan --out writes a readable saved plan that holds no API key."""
-    from rtconfig._saved_plan import read_saved_plan
+    from rtconfig._plan.saved import read_saved_plan
 
     path = write_toml(SIMPLE)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-RECOGNISABLE0123456789")
@@ -395,8 +395,8 @@ def test_import_not_json_exits_one(tmp_path: Path) -> None:
 
 def test_render_text_colours_only_when_asked(write_toml: Callable[..., Path]) -> None:
     """render_text adds ANSI colours only with color=True: + green, ~ yellow, - red."""
-    from rtconfig._plan_render import render_text
-    from rtconfig._planner import make_plan
+    from rtconfig._plan.make import make_plan
+    from rtconfig._plan.render import render_text
 
     path = write_toml(SIMPLE)
     before = load(path).check(environ={}).templates

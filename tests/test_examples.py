@@ -16,8 +16,9 @@ import yaml
 from click.testing import CliRunner
 
 import rtconfig
-from rtconfig._applier import Applier, MintJob
+from rtconfig._apply.engine import Applier
 from rtconfig._cli import main
+from rtconfig._plan.records import PlanRecord
 from rtconfig.testing import Emulator, capture_audit
 from tests._console import console_blocks, run_block, scratch_repo, shell_env
 
@@ -124,7 +125,7 @@ def test_example_mints_with_the_library_and_sends_the_resolved_bodies(name: str)
             resolved = config.check(envs=[env], environ={}, base_url=api.base_url).templates
             environ = {t.settings.api_key_env: "sk-emulated" for t in resolved}
             with Applier(environ=environ, audit=audit) as applier:
-                results = applier.mint_all([MintJob.from_resolved(t) for t in resolved])
+                results = applier.mint_all([PlanRecord.from_resolved(t) for t in resolved])
             assert all(r.ok for r in results), [str(r.error) for r in results]
             sent = api.requests[-len(resolved) :]
             assert sorted(json.dumps(r.json, sort_keys=True) for r in sent) == sorted(

@@ -25,12 +25,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from rtconfig._applier import Applier, MintJob, RetryPolicy
+from rtconfig._apply.engine import Applier
+from rtconfig._apply.retry import RetryPolicy
 from rtconfig._cli import main
 from rtconfig._endpoints import Endpoint
 from rtconfig._settings import Settings
 from rtconfig.audit import read_audit_log, secret_fingerprint
 from rtconfig.testing import Emulator, Fault
+from tests._apply_helpers import job_of
 from tests._robust import (
     CANARY_KEY,
     STATS,
@@ -251,7 +253,7 @@ def test_a_trickled_body_cannot_hold_a_mint_past_its_deadline() -> None:
     script = Script(trickle, trickle)
     with RawServer(script) as server:
         settings = Settings(base_url=server.base_url, timeout_s=0.5, max_retries=1)
-        job = MintJob("t", None, Endpoint.SESSIONS, {"model": "gpt-realtime"}, settings)
+        job = job_of("t", None, Endpoint.SESSIONS, {"model": "gpt-realtime"}, settings)
         policy = RetryPolicy(initial_backoff_s=0.01, deadline_s=1.5)
         started = time.monotonic()
         try:

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 import rtconfig
 from rtconfig._errors import ConfigError
-from rtconfig._lockfile import build_lock, dumps_lock, parse_lock
-from rtconfig._plan_render import plan_json, render_text
-from rtconfig._planner import make_plan
+from rtconfig._plan.lock import build_lock, dumps_lock, parse_lock
+from rtconfig._plan.make import make_plan
+from rtconfig._plan.render import plan_json, render_text
 from tests._robust import STATS, assert_clean, cli, rtconfig_command, subprocess_env
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 import rtconfig
-from rtconfig._applier import Applier
+from rtconfig._apply.engine import Applier
 from rtconfig._checks import MAX_SCHEMA_DEPTH
 from rtconfig._errors import ConfigError
 from rtconfig._loader import MAX_FILE_BYTES, MAX_NESTING_DEPTH, parse_document, read_document
@@ -273,7 +273,7 @@ def test_deep_json_from_the_server_is_a_failed_mint_not_a_crash(status: int) -> 
     """A response nested absurdly deep fails that mint; the batch still returns every result."""
     deep = httpx.Response(status, content=DEEP_JSON.encode(), headers={"x-request-id": "r"})
     script = Script([deep])
-    with Applier(client=script.client(), environ={"OPENAI_API_KEY": API_KEY}) as applier:
+    with Applier(transport=script.transport(), environ={"OPENAI_API_KEY": API_KEY}) as applier:
         first, second = applier.mint_all(
             [make_job(template="deep", max_retries=0), make_job(template="next")]
         )
@@ -336,7 +336,7 @@ def test_thousands_of_templates_validate_in_time_proportional_to_size(tmp_path: 
         config = rtconfig.load(path)
         check = config.check(environ={})
         assert len(check.templates) == count and not check.errors
-        from rtconfig._planner import make_plan
+        from rtconfig._plan.make import make_plan
 
         make_plan(check.templates)
         return time.perf_counter() - started
@@ -357,11 +357,11 @@ def _inline(value: Any) -> str:
 
 def test_an_enormous_response_is_refused_not_held() -> None:
     """An answer larger than MAX_RESPONSE_BYTES fails that mint instead of filling memory."""
-    from rtconfig._applier import MAX_RESPONSE_BYTES
+    from rtconfig._apply.transport import MAX_RESPONSE_BYTES
 
     huge = b'{"value": "ek_' + b"x" * (MAX_RESPONSE_BYTES + 1) + b'"}'
     script = Script([httpx.Response(200, content=huge)])
-    with Applier(client=script.client(), environ={"OPENAI_API_KEY": API_KEY}) as applier:
+    with Applier(transport=script.transport(), environ={"OPENAI_API_KEY": API_KEY}) as applier:
         result = applier.mint(make_job(max_retries=0))
     assert not result.ok and result.error is not None
     assert f"larger than {MAX_RESPONSE_BYTES} bytes" in result.error.message

@@ -13,17 +13,17 @@ from click.testing import CliRunner
 from rtconfig._cli import main
 from rtconfig._config import load
 from rtconfig._errors import ConfigError
-from rtconfig._lockfile import (
+from rtconfig._plan.lock import (
     LOCK_FORMAT_VERSION,
     Lock,
     build_lock,
     dumps_lock,
     lock_path_for,
-    lock_staleness,
     parse_lock,
     read_lock,
     write_lock,
 )
+from rtconfig._plan.render import lock_staleness
 from rtconfig._version import __version__
 
 CONFIG = """

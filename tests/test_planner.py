@@ -10,15 +10,10 @@ from pathlib import Path
 import pytest
 
 from rtconfig._config import load
-from rtconfig._lockfile import Lock, build_lock
-from rtconfig._planner import (
-    Plan,
-    TemplatePlan,
-    diff_fields,
-    locked_mismatches,
-    make_plan,
-    same_value,
-)
+from rtconfig._plan.lock import Lock, build_lock
+from rtconfig._plan.make import diff_fields, make_plan, same_value
+from rtconfig._plan.records import Plan, PlanRecord
+from rtconfig._plan.render import locked_mismatches
 from rtconfig._resolver import ResolvedTemplate
 
 GA = """
@@ -42,7 +37,11 @@ def _resolve(path: Path, envs: list[str | None] | None = None) -> tuple[Resolved
     return check.templates
 
 
-def _one(plan: Plan) -> TemplatePlan:
+def _records(path: Path) -> list[PlanRecord]:
+    return [PlanRecord.from_resolved(t) for t in _resolve(path)]
+
+
+def _one(plan: Plan) -> PlanRecord:
     [template] = plan.templates
     return template
 
@@ -235,9 +234,9 @@ def test_diff_fields_sees_int_and_float_as_different() -> None:
 def test_locked_mismatches(write_toml: Callable[..., Path]) -> None:
     """apply --locked: each template not locked with exactly its body is named."""
     lock = _lock_of(write_toml, TWO)
-    assert locked_mismatches(_resolve(write_toml(TWO)), lock) == []
+    assert locked_mismatches(_records(write_toml(TWO)), lock) == []
     now = TWO.replace('voice = "echo"', 'voice = "ash"') + '[templates.extra]\nmodel = "x"\n'
-    problems = locked_mismatches(_resolve(write_toml(now)), lock, "sessions.lock.json")
+    problems = locked_mismatches(_records(write_toml(now)), lock, "sessions.lock.json")
     assert problems == [
         "sales [default environment]: body differs from sessions.lock.json (`rtconfig plan` "
         "shows how; `rtconfig lock` accepts it)",
@@ -249,10 +248,23 @@ def test_locked_mismatches(write_toml: Callable[..., Path]) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["rtconfig._planner", "rtconfig._plan_render", "rtconfig._lockfile"]
+    "module",
+    [
+        "rtconfig._plan.make",
+        "rtconfig._plan.render",
+        "rtconfig._plan.lock",
+        "rtconfig._plan.saved",
+        "rtconfig._plan.saved_parse",
+        "rtconfig._apply.results",
+        "rtconfig._apply.retry",
+        "rtconfig._apply.preflight",
+        "rtconfig._apply.request",
+        "rtconfig._apply.responses",
+    ],
 )
 def test_planning_imports_no_http_or_logging_stack(module: str) -> None:
-    """The planner, its renderer and the lock file import neither httpx nor structlog nor click."""
+    """The plan package and the pure apply modules import neither httpx nor structlog nor
+    click (only rtconfig._apply.transport imports httpx)."""
     code = (
         f"import sys, {module}\n"
         "bad = [m for m in ('httpx', 'structlog', 'click') if m in sys.modules]\n"

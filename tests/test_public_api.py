@@ -21,7 +21,8 @@ def test_validate_imports_no_http_stack(tmp_path: object) -> None:
         "import sys; from rtconfig._cli import main\n"
         "try:\n    main(['validate', 'sessions.toml'])\n"
         "except SystemExit as e:\n    code = e.code\n"
-        "bad = [m for m in ('httpx', 'structlog', 'rtconfig._applier', 'anyio', 'h11') "
+        "bad = [m for m in ('httpx', 'structlog', 'rtconfig._apply.engine', "
+        "'rtconfig._apply.transport', 'anyio', 'h11') "
         "if m in sys.modules]\n"
         "print('LOADED:' + ','.join(bad)); print('EXIT:' + str(code))\n"
     )

@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
-import rtconfig._saved_plan as saved_plan_module
+import rtconfig._plan.saved as saved_plan_module
 from rtconfig._config import load
 from rtconfig._errors import ConfigError, StalePlanError
-from rtconfig._planner import make_plan
-from rtconfig._saved_plan import (
+from rtconfig._plan.make import make_plan
+from rtconfig._plan.saved import (
     check_fresh,
     is_saved_plan,
     read_saved_plan,
-    resolve_saved_plan,
     stale_reasons,
     write_saved_plan,
 )
@@ -236,19 +235,23 @@ def test_plan_found_from_another_directory(config: Path, monkeypatch: pytest.Mon
     assert saved.config_path == config.resolve()
 
 
-def test_resolve_saved_plan_gives_provenance(config: Path) -> None:
-    """resolve_saved_plan returns ResolvedTemplates with exactly the planned bodies."""
+def test_saved_plan_carries_provenance_without_resolving_again(config: Path) -> None:
+    """A saved plan's records carry every leaf's origin (file, line, template), equal to what
+    resolution gives, so apply PLAN points API errors at TOML lines without resolving again."""
     out = _make(config, {})
     saved = read_saved_plan(out, {})
-    resolved = resolve_saved_plan(saved, {})
+    resolved = load(config).check(envs=[None], environ={}).templates
     assert [r.sha256 for r in resolved] == [t.sha256 for t in saved.templates]
-    assert resolved[0].origin_of(("model",)).template == "support"
+    origin = saved.templates[0].origin_of(("model",))
+    assert origin is not None and origin.template == "support"
+    expected = resolved[0].origin_of(("model",))
+    assert (origin.file, origin.line, origin.kind) == (expected.file, expected.line, expected.kind)
 
 
 def test_locked_mismatches_accepts_saved_templates(config: Path) -> None:
     """apply PLAN --locked can check a saved plan's templates against the lock file."""
-    from rtconfig._lockfile import build_lock
-    from rtconfig._planner import locked_mismatches
+    from rtconfig._plan.lock import build_lock
+    from rtconfig._plan.render import locked_mismatches
 
     saved = read_saved_plan(_make(config, {}), {})
     lock = build_lock(load(config).check(environ={}).templates)

@@ -16,15 +16,18 @@ import pytest
 from click.testing import CliRunner
 
 import rtconfig
-from rtconfig._applier import Applier, MintFailure, MintJob, RetryPolicy
+from rtconfig._apply.engine import Applier
+from rtconfig._apply.results import FailureKind, MintFailure
+from rtconfig._apply.retry import RetryPolicy
 from rtconfig._cli import main
 from rtconfig._errors import ConfigError, MintError, StalePlanError, UsageError
-from rtconfig._lockfile import build_lock, dumps_lock
-from rtconfig._planner import make_plan
-from rtconfig._saved_plan import read_saved_plan
+from rtconfig._plan.lock import build_lock, dumps_lock
+from rtconfig._plan.make import make_plan
+from rtconfig._plan.records import PlanRecord
+from rtconfig._plan.saved import read_saved_plan
 from rtconfig.audit import AuditLog
 from rtconfig.testing import Emulator, Fault, capture_audit
-from tests._apply_helpers import FakeClock, Script, api_error
+from tests._apply_helpers import FakeClock, Script, api_error, job_of
 from tests._robust import CANARY_KEY, GA_HEAD, STATS, assert_clean, cli
 
 # Recognisable tokens for the library paths (the emulator's are random, and looked up).
@@ -179,7 +182,7 @@ def test_repr_and_str_of_every_public_object_hold_no_secret(project: Path, tmp_p
     config = rtconfig.load(project)
     check = config.check(environ={})
     resolved = check.templates[0]
-    jobs = [MintJob.from_resolved(t) for t in check.templates[:6]]
+    jobs = [PlanRecord.from_resolved(t) for t in check.templates[:6]]
     script = _script(
         [
             _ok(CANARY_TOKENS[0]),
@@ -197,7 +200,7 @@ def test_repr_and_str_of_every_public_object_hold_no_secret(project: Path, tmp_p
         capture_audit() as captured,
         AuditLog(audit_path, environ={}) as audit,
         Applier(
-            client=script.client(),
+            transport=script.transport(),
             audit=audit,
             environ={"OPENAI_API_KEY": CANARY_KEY},
             clock=FakeClock().clock(),
@@ -240,7 +243,7 @@ def test_repr_and_str_of_every_public_object_hold_no_secret(project: Path, tmp_p
         resolved.settings,
         *resolved.fields.values(),
         *(r.error for r in results if r.error is not None),
-        MintFailure("auth", "x"),
+        MintFailure(FailureKind.HTTP_ERROR, "x", type="auth"),
         *errors,
         *(d for e in errors if isinstance(e, ConfigError) for d in e.diagnostics),
         the_plan,
@@ -277,7 +280,7 @@ def test_debug_logging_of_httpx_and_httpcore_holds_no_secret(
         from rtconfig._endpoints import Endpoint
         from rtconfig._settings import Settings
 
-        job = MintJob(
+        job = job_of(
             "t",
             None,
             Endpoint.CLIENT_SECRETS,

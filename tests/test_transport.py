@@ -17,10 +17,13 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from rtconfig._applier import Applier, MintJob
+from rtconfig._apply.engine import Applier
+from rtconfig._apply.transport import tls_context
 from rtconfig._cli import main
 from rtconfig._endpoints import Endpoint
+from rtconfig._plan.records import PlanRecord
 from rtconfig._settings import SETTING_KEYS, Settings
+from tests._apply_helpers import job_of
 from tests._robust import CANARY_KEY, STATS, RawServer, assert_clean, cli, read_request
 
 GA_BODY = {"session": {"type": "realtime", "model": "gpt-realtime"}}
@@ -62,9 +65,9 @@ INSECURE_ENVIRONMENT = {
 }
 
 
-def job(base_url: str) -> MintJob:
+def job(base_url: str) -> PlanRecord:
     settings = Settings(endpoint=Endpoint.CLIENT_SECRETS, base_url=base_url, max_retries=0)
-    return MintJob("t", None, Endpoint.CLIENT_SECRETS, GA_BODY, settings)
+    return job_of("t", None, Endpoint.CLIENT_SECRETS, GA_BODY, settings)
 
 
 class Recorder:
@@ -102,8 +105,8 @@ def test_plain_http_to_a_host_that_is_not_loopback_is_refused_before_connecting(
     """http:// to any host that is not literally loopback is refused before the transport is
     even asked to send (the recording transport sees nothing)."""
     recorder = Recorder()
-    client = httpx.Client(transport=httpx.MockTransport(recorder))
-    with Applier(client=client, environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
+    client = httpx.MockTransport(recorder)
+    with Applier(transport=client, environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
         result = applier.mint(job(base_url))
         refusals = applier.preflight([job(base_url)])
     assert not result.ok and result.error is not None and result.error.type == "insecure_url"
@@ -117,8 +120,8 @@ def test_plain_http_to_a_host_that_is_not_loopback_is_refused_before_connecting(
 def test_plain_http_to_loopback_is_sent(base_url: str) -> None:
     """Loopback hosts (an emulator, a local gateway) may be reached over http://."""
     recorder = Recorder()
-    client = httpx.Client(transport=httpx.MockTransport(recorder))
-    with Applier(client=client, environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
+    client = httpx.MockTransport(recorder)
+    with Applier(transport=client, environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
         applier.mint(job(base_url))
     assert len(recorder.requests) == 1
 
@@ -269,13 +272,8 @@ def test_the_applier_own_connections_verify_hostnames_and_certificates(
         monkeypatch.setenv(name, value)
     context = httpx.create_ssl_context(verify=True, trust_env=True)
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
-    with Applier(environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
-        client, direct = applier._http(job("https://api.example.test/v1"))
-        contexts = [client._transport._pool._ssl_context]  # type: ignore[attr-defined]
-        if direct is not None:
-            contexts.append(direct._tls)
-    for context in contexts:
-        assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    context = tls_context()  # the one context the applier's own connections use
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
 
 
 # -- redirects -----------------------------------------------------------------------------------
@@ -311,16 +309,17 @@ def test_credentials_never_follow_a_redirect(status: int) -> None:
     STATS["faults injected"] += 1
 
 
-def test_a_redirect_is_not_followed_even_by_a_callers_client() -> None:
-    """A caller's client configured to follow redirects still does not, for mints."""
+def test_a_redirect_is_not_followed_even_by_a_callers_transport() -> None:
+    """A caller's transport answering a redirect gets no second request: mints never follow
+    one (the key would go with it)."""
     recorder = Recorder()
 
     def redirect(request: httpx.Request) -> httpx.Response:
         recorder.requests.append(request)
         return httpx.Response(307, headers={"Location": "https://elsewhere.example/v1/x"})
 
-    client = httpx.Client(transport=httpx.MockTransport(redirect), follow_redirects=True)
-    with Applier(client=client, environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
+    client = httpx.MockTransport(redirect)
+    with Applier(transport=client, environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
         result = applier.mint(job("https://api.example.test/v1"))
     assert result.error is not None and result.error.type == "redirect"
     assert [r.url.host for r in recorder.requests] == ["api.example.test"]

@@ -90,27 +90,14 @@ def plan(
 
     Plans the environment given by --env (or $RTCONFIG_ENV), else the default environment.
     """
-    from rtconfig._lockfile import lock_path_for, read_lock
-    from rtconfig._plan_render import plan_json, render_text
-    from rtconfig._planner import make_plan
+    from rtconfig._plan.render import plan_json, render_text
 
-    check = load(file).check(
-        envs=[env], templates=list(templates) or None, environ=os.environ, sets=sets
+    the_plan = load(file).plan(
+        env=env, environ=os.environ, templates=list(templates) or None, sets=sets
     )
-    check.raise_for_errors()
-    print_diagnostics(check.warnings)
-    lock_path = lock_path_for(file)
-    lock = read_lock(lock_path)
-    the_plan = make_plan(
-        check.templates,
-        lock,
-        envs=[env],
-        selected=list(templates) or None,
-        config_file=file,
-        lock_file=str(lock_path),
-    )
+    print_diagnostics(the_plan.warnings)
     if out is not None:
-        from rtconfig._saved_plan import write_saved_plan
+        from rtconfig._plan.saved import write_saved_plan
 
         write_saved_plan(
             out,
@@ -152,7 +139,9 @@ def plan(
 @handle_errors
 def lock(file: str, check_only: bool) -> None:
     """Write <stem>.lock.json beside FILE: every (template, environment) body and its sha256."""
-    from rtconfig._lockfile import build_lock, lock_path_for, lock_staleness, read_lock, write_lock
+    from rtconfig._plan.lock import build_lock, lock_path_for, read_lock, write_lock
+    from rtconfig._plan.records import PlanRecord
+    from rtconfig._plan.render import lock_staleness
 
     config = load(file)
     result = config.check(envs=ALL_ENVIRONMENTS, environ=os.environ)
@@ -165,7 +154,8 @@ def lock(file: str, check_only: bool) -> None:
             + ", ".join(overrides),
             err=True,
         )
-    current = build_lock(result.templates)
+    records = [PlanRecord.from_resolved(t) for t in result.templates]
+    current = build_lock(records)
     path = lock_path_for(file)
     pairs = len(current.entries)
     if check_only:

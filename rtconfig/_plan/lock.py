@@ -6,7 +6,10 @@ It holds request bodies and their hashes only, never a setting or a secret. It i
 deterministically (sorted keys, entries sorted by template then environment, 2-space indent,
 trailing newline): writing it twice gives the same bytes.
 
-Reading and building a lock are pure; :func:`read_lock` and :func:`write_lock` do the I/O.
+The lock is a projection of a plan: :func:`build_lock` keeps, of each record, what a reviewer
+must see change (endpoint, body, and their hashes). Reading and building a lock are pure;
+:func:`read_lock` and :func:`write_lock` do the I/O. How a plan differs from a lock is
+:func:`rtconfig._plan.drift.drift`'s business.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError
 from rtconfig._files import LOCK_FILE, FileProblem, FileRefused, atomic_write, read_file
 from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
-from rtconfig._resolver import ResolvedTemplate, body_sha256
+from rtconfig._plan.drift import Lockable
+from rtconfig._plan.records import canonical_sha256, env_label
 from rtconfig._version import __version__
 
 __all__ = [
@@ -32,9 +36,7 @@ __all__ = [
     "atomic_write_text",
     "build_lock",
     "dumps_lock",
-    "env_label",
     "lock_path_for",
-    "lock_staleness",
     "parse_lock",
     "read_lock",
     "write_lock",
@@ -51,19 +53,22 @@ def _sort_key(key: Key) -> tuple[str, bool, str]:
     return (name, env is not None, env or "")
 
 
-def env_label(env: str | None) -> str:
-    return f"[{env}]" if env is not None else "[default environment]"
-
-
 @dataclass(frozen=True, slots=True)
 class LockEntry:
-    """One (template, environment) pair as locked: its endpoint, body and the body's sha256."""
+    """One (template, environment) pair as locked: its endpoint, body and the body's sha256
+    (and, for a GA body, the session object's: CONTRACT §10). Also what ``plan`` shows for a
+    locked pair the configuration no longer produces."""
 
     name: str
     env: str | None
     endpoint: Endpoint
     body: Mapping[str, Any]
-    sha256: str
+    body_sha256: str
+    session_sha256: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        return self.body_sha256
 
     @property
     def key(self) -> Key:
@@ -75,13 +80,16 @@ class LockEntry:
         return f"{self.name} {env_label(self.env)}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "name": self.name,
             "env": self.env,
             "endpoint": self.endpoint.value,
-            "sha256": self.sha256,
+            "sha256": self.body_sha256,
             "body": self.body,
         }
+        if self.session_sha256 is not None:
+            data["session_sha256"] = self.session_sha256
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +116,25 @@ def lock_path_for(config_path: str | os.PathLike[str]) -> Path:
     return path.with_name(path.stem + ".lock.json")
 
 
-def build_lock(templates: Iterable[ResolvedTemplate]) -> Lock:
-    """The lock of resolved templates (normally every mintable one in every environment)."""
-    entries = {
-        (t.name, t.env): LockEntry(t.name, t.env, t.endpoint, t.body, t.sha256) for t in templates
-    }
+class _Lockable(Lockable, Protocol):
+    @property
+    def body(self) -> Mapping[str, Any]: ...
+
+
+def build_lock(records: Iterable[_Lockable]) -> Lock:
+    """The lock of plan records (normally every mintable template in every environment)."""
+    entries = {(r.name, r.env): _entry(r) for r in records}
     return Lock(tuple(entries[key] for key in sorted(entries, key=_sort_key)))
+
+
+def _entry(record: _Lockable) -> LockEntry:
+    session = getattr(record, "session_sha256", None)
+    if session is None and record.endpoint is Endpoint.CLIENT_SECRETS:
+        inner = record.body.get("session")
+        session = canonical_sha256(inner) if isinstance(inner, Mapping) else None
+    return LockEntry(
+        record.name, record.env, record.endpoint, record.body, record.body_sha256, session
+    )
 
 
 def dumps_lock(lock: Lock) -> str:
@@ -164,9 +185,17 @@ def parse_lock(text: str, file: str) -> Lock:
             raise fail(f"{where} has an unknown endpoint {endpoint!r}")
         if not isinstance(body, dict) or not isinstance(sha, str):
             raise fail(f'{where} needs an object "body" and a string "sha256"')
-        entry = LockEntry(name, env, Endpoint(endpoint), body, sha)
-        if body_sha256(body) != sha:
+        session_sha = item.get("session_sha256")
+        if session_sha is not None and not isinstance(session_sha, str):
+            raise fail(f'{where} has a "session_sha256" that is not a string')
+        entry = LockEntry(name, env, Endpoint(endpoint), body, sha, session_sha)
+        if canonical_sha256(body) != sha:
             raise fail(f"{entry.label}: sha256 does not match its body (edited by hand?)")
+        if session_sha is not None and (
+            not isinstance(body.get("session"), dict)
+            or canonical_sha256(body["session"]) != session_sha
+        ):
+            raise fail(f"{entry.label}: session_sha256 does not match its session (edited?)")
         if entry.key in entries:
             raise fail(f"{entry.label} is listed twice")
         entries[entry.key] = entry
@@ -223,29 +252,3 @@ def atomic_write_text(target: Path, text: str, mode: int | None = None) -> None:
         raise ConfigError.single(
             f"cannot write: it {exc.message}", file=os.fspath(target)
         ) from None
-
-
-def lock_staleness(current: Lock, recorded: Lock | None, lock_file: str) -> list[str]:
-    """Why ``recorded`` does not match ``current``: one line per stale, missing or removed pair.
-
-    Empty when the lock is fresh. The rtconfig version a lock was written with does not matter:
-    only bodies and endpoints do.
-    """
-    if recorded is None:
-        return [f"{lock_file} does not exist: run `rtconfig lock` to write it"]
-    problems: list[str] = []
-    old = recorded.by_key()
-    for entry in current.entries:
-        locked = old.pop(entry.key, None)
-        if locked is None:
-            problems.append(f"missing: {entry.label} is not in {lock_file}")
-        elif locked.endpoint != entry.endpoint:
-            problems.append(
-                f"stale: {entry.label}: endpoint is now {entry.endpoint.value} "
-                f"(locked: {locked.endpoint.value})"
-            )
-        elif locked.sha256 != entry.sha256:
-            problems.append(f"stale: {entry.label}: body differs from {lock_file}")
-    for key in sorted(old, key=_sort_key):
-        problems.append(f"removed: {old[key].label} is in {lock_file} but no longer in the config")
-    return problems

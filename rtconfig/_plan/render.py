@@ -1,4 +1,4 @@
-"""Rendering a :class:`~rtconfig._planner.Plan` as text for people or as JSON for programs.
+"""Rendering a :class:`~rtconfig._plan.records.Plan` (and drift) as text or JSON.
 
 The text follows Terraform's conventions: ``+`` new, ``~`` changed, ``-`` removed; fields at their
 documented default and unchanged fields are hidden behind a ``# (N … hidden)`` line; long strings
@@ -13,15 +13,24 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from rtconfig._planner import (
+from rtconfig._plan.drift import Drift, DriftKind, Lockable, drift
+from rtconfig._plan.lock import Lock, LockEntry
+from rtconfig._plan.records import (
     FieldChange,
     Plan,
     PlannedField,
-    RemovedTemplate,
-    TemplatePlan,
+    PlanRecord,
+    env_label,
+    label,
 )
 
-__all__ = ["plan_json", "render_text"]
+__all__ = [
+    "lock_check_lines",
+    "lock_staleness",
+    "locked_mismatches",
+    "plan_json",
+    "render_text",
+]
 
 # Inline values longer than this are laid out over several lines.
 INLINE_WIDTH = 72
@@ -66,7 +75,7 @@ def plan_json(plan: Plan, *, origins: bool = False) -> dict[str, Any]:
     }
 
 
-def _template_json(t: TemplatePlan, origins: bool) -> dict[str, Any]:
+def _template_json(t: PlanRecord, origins: bool) -> dict[str, Any]:
     overrides: list[dict[str, Any]] = []
     redundant: list[dict[str, Any]] = []
     for f in t.fields:
@@ -95,7 +104,8 @@ def _template_json(t: TemplatePlan, origins: bool) -> dict[str, Any]:
         "endpoint": t.endpoint.value,
         "description": t.description,
         "body": t.body,
-        "sha256": t.sha256,
+        "sha256": t.body_sha256,
+        "session_sha256": t.session_sha256,
         "overrides": overrides,
         "redundant": redundant,
         "lock_status": t.lock_status,
@@ -104,13 +114,14 @@ def _template_json(t: TemplatePlan, origins: bool) -> dict[str, Any]:
     }
 
 
-def _removed_json(r: RemovedTemplate) -> dict[str, Any]:
+def _removed_json(r: LockEntry) -> dict[str, Any]:
     return {
         "name": r.name,
         "env": r.env,
         "endpoint": r.endpoint.value,
         "body": r.body,
-        "sha256": r.sha256,
+        "sha256": r.body_sha256,
+        "session_sha256": r.session_sha256,
         "lock_status": "removed",
     }
 
@@ -169,7 +180,7 @@ def _summary(plan: Plan) -> str:
     return text + "."
 
 
-def _template(out: _Out, t: TemplatePlan, plan: Plan, explain: bool) -> None:
+def _template(out: _Out, t: PlanRecord, plan: Plan, explain: bool) -> None:
     lock = plan.lock_file or "the lock file"
     if t.lock_status == "changed":
         symbol, comment = "~", f"{t.label} changed since {lock}"
@@ -207,10 +218,12 @@ def _template(out: _Out, t: TemplatePlan, plan: Plan, explain: bool) -> None:
         out.add("      " + out.style(f"# ({_n(hidden, 'field')} at their default hidden)", "#"))
 
 
-def _removed(out: _Out, r: RemovedTemplate, plan: Plan) -> None:
+def _removed(out: _Out, r: LockEntry, plan: Plan) -> None:
     lock = plan.lock_file or "the lock file"
     where = plan.config_file or "the configuration"
-    out.add("  " + out.style(f"# {r.label} is in {lock} but no longer in {where}", "#"))
+    out.add(
+        "  " + out.style(f"# {label(r.name, r.env)} is in {lock} but no longer in {where}", "#")
+    )
     out.add(
         "  "
         + out.style("-", "-")
@@ -346,3 +359,59 @@ def _width(paths: Sequence[str]) -> int:
 
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' * (count != 1)}"
+
+
+# --- drift -----------------------------------------------------------------------------------
+
+
+def lock_check_lines(drifts: Sequence[Drift], lock_file: str) -> list[str]:
+    """``lock --check``: one line per stale, missing or removed pair (empty when fresh)."""
+    out: list[str] = []
+    for d in drifts:
+        where = f"{d.template} {env_label(d.env)}"
+        if d.kind is DriftKind.NO_LOCK:
+            out.append(f"{lock_file} does not exist: run `rtconfig lock` to write it")
+        elif d.kind is DriftKind.NEW:
+            out.append(f"missing: {where} is not in {lock_file}")
+        elif d.kind is DriftKind.ENDPOINT and d.endpoint is not None and d.locked is not None:
+            out.append(
+                f"stale: {where}: endpoint is now {d.endpoint.value} "
+                f"(locked: {d.locked.endpoint.value})"
+            )
+        elif d.kind is DriftKind.BODY:
+            out.append(f"stale: {where}: body differs from {lock_file}")
+        elif d.kind is DriftKind.REMOVED:
+            out.append(f"removed: {where} is in {lock_file} but no longer in the config")
+    return out
+
+
+def lock_staleness(current: Lock, recorded: Lock | None, lock_file: str) -> list[str]:
+    """``lock --check``: why ``recorded`` does not match ``current`` (every pair of the file is
+    covered, so locked pairs no longer produced are reported as removed)."""
+    found = drift(current.entries, recorded, removable=lambda entry: True)
+    return lock_check_lines(found, lock_file)
+
+
+def locked_mismatches(
+    records: Sequence[Lockable], lock: Lock | None, lock_file: str = "the lock file"
+) -> list[str]:
+    """``apply --locked``: why each record's body is not the one the lock records (empty when
+    every one is locked with exactly this endpoint and body)."""
+    out: list[str] = []
+    for d in drift(records, lock):
+        where = f"{d.template} {env_label(d.env)}"
+        if d.kind is DriftKind.NO_LOCK:
+            out.append(f"{lock_file} does not exist: run `rtconfig lock` first")
+        elif d.kind is DriftKind.NEW:
+            out.append(f"{where} is not in {lock_file}")
+        elif d.kind is DriftKind.ENDPOINT and d.endpoint is not None and d.locked is not None:
+            out.append(
+                f"{where}: endpoint {d.endpoint.value} differs from {lock_file} "
+                f"({d.locked.endpoint.value})"
+            )
+        elif d.kind is DriftKind.BODY:
+            out.append(
+                f"{where}: body differs from {lock_file} (`rtconfig plan` shows how; "
+                "`rtconfig lock` accepts it)"
+            )
+    return out

@@ -1,25 +1,20 @@
-"""Saved plans (``rtconfig plan --out PLAN.json``): the exact bodies to send and a fingerprint
-of every input that produced them, so that ``rtconfig apply PLAN.json`` sends exactly what was
-reviewed, or refuses with :class:`~rtconfig._errors.StalePlanError` naming what changed.
+"""Saved plans (``rtconfig plan --out PLAN.json``): a plan as data, sealed to its inputs.
 
-The fingerprint holds the sha256 of the TOML file's bytes and of each ``instructions_file`` that
-supplied a planned body, the names and value hashes of the environment variables that influence
+A saved plan holds every record as ``apply`` needs it (endpoint, settings, exact body, body and
+session hashes, and the origin of every leaf, so that an API error still points at a TOML line),
+and a fingerprint of every input that produced it: the sha256 of the TOML's bytes and of each
+``instructions_file`` a body uses, the names and value hashes of the variables that influence
 resolution (every ``RTCONFIG__*``, ``OPENAI_BASE_URL``, and ``RTCONFIG_ENV`` when it chose the
-environment), the ``--set`` arguments and rtconfig's version. A saved plan never holds a secret:
-the API key is named (``settings.api_key_env``), never read, and bodies cannot contain keys (the
-loader refuses key-like values).
+environment), the ``--set`` arguments and rtconfig's version. ``apply PLAN.json`` never resolves
+templates again: it checks freshness by fingerprint only, and sends exactly what was reviewed.
 
-For ``apply``::
-
-    saved = read_saved_plan(path, os.environ)      # raises StalePlanError when stale
-    for t in saved.templates:                      # SavedTemplate: exactly what to send
-        MintJob(template=t.name, env=t.env, endpoint=t.endpoint, body=t.body, settings=t.settings)
-
-or ``resolve_saved_plan(saved, os.environ)`` for the same templates as ``ResolvedTemplate``\\ s
-(whose ``origin_of`` points API errors at TOML lines), checked to have exactly the planned bodies
-and settings. Only bodies carry a hash: a caller minting from ``read_saved_plan`` alone trusts
-the file's ``settings`` (its ``base_url`` receives the API key); ``rtconfig apply PLAN`` checks
-them with ``resolve_saved_plan``.
+Saved plans are untrusted input (they travel between CI jobs). Reading one refuses wrong types,
+duplicated records, records of environments the plan was not made for, edited bodies, an edited
+file (``plan_sha256`` seals the document), settings that differ from what the TOML says (the
+``base_url`` receives the API key), and template names the TOML does not have (a plan made from
+another file and relabelled). A saved plan never holds a secret, nor a hash of one: the key is
+named (``settings.api_key_env``), and the fingerprint's variables are limited to the names above
+(so the list cannot be edited into an oracle that confirms guesses of the key).
 """
 
 from __future__ import annotations
@@ -33,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError, StalePlanError
 from rtconfig._files import (
     INSTRUCTIONS,
@@ -46,10 +40,9 @@ from rtconfig._files import (
     read_in_tree,
 )
 from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
-from rtconfig._lockfile import atomic_write_text
 from rtconfig._origins import OriginKind
-from rtconfig._planner import Plan
-from rtconfig._resolver import ResolvedTemplate, body_sha256
+from rtconfig._plan.lock import atomic_write_text
+from rtconfig._plan.records import Plan, PlanRecord, canonical_sha256, label
 from rtconfig._settings import Settings
 from rtconfig._version import __version__
 
@@ -58,19 +51,17 @@ __all__ = [
     "SAVED_PLAN_KIND",
     "Fingerprint",
     "SavedPlan",
-    "SavedTemplate",
     "check_fresh",
     "dumps_saved_plan",
     "fingerprint_inputs",
     "is_saved_plan",
     "read_saved_plan",
-    "resolve_saved_plan",
     "stale_reasons",
     "write_saved_plan",
 ]
 
 SAVED_PLAN_KIND = "rtconfig-plan"
-SAVED_PLAN_FORMAT_VERSION = 1
+SAVED_PLAN_FORMAT_VERSION = 2  # 2: records carry their origins and the document is sealed
 
 # Variables that change what a template resolves to, or where it is sent, besides RTCONFIG__*.
 BASE_URL_VARIABLE = "OPENAI_BASE_URL"
@@ -104,6 +95,15 @@ def _prompt_sha256(config_dir: Path, relative: str) -> str | None:
         return None if exc.problem is FileProblem.MISSING else f"unreadable: {exc.problem.value}"
 
 
+def _may_fingerprint(name: str, secret_names: set[str]) -> bool:
+    """Only the variables that influence resolution, and never one naming a key."""
+    influencing = name.upper().startswith(OVERRIDE_PREFIX) or name in (
+        BASE_URL_VARIABLE,
+        ENV_VARIABLE,
+    )
+    return influencing and name not in secret_names
+
+
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """Every input of a plan: hashes of files and variable values, never the values themselves.
@@ -131,51 +131,34 @@ class Fingerprint:
 
 
 @dataclass(frozen=True, slots=True)
-class SavedTemplate:
-    """One planned mint: exactly what ``apply`` sends, and where (``settings`` has no secret)."""
-
-    name: str
-    env: str | None
-    endpoint: Endpoint
-    body: Mapping[str, Any]
-    sha256: str
-    settings: Settings
-    lock_status: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class SavedPlan:
-    """A plan read back from ``plan --out``: its templates and the fingerprint of its inputs."""
+    """A plan read back from ``plan --out``: its records and the fingerprint of its inputs."""
 
     path: Path
     config_path: Path
     config_file: str
     envs: tuple[str | None, ...]
     selected: tuple[str, ...] | None
-    templates: tuple[SavedTemplate, ...]
+    templates: tuple[PlanRecord, ...]
     fingerprint: Fingerprint
     created_at: str
+
+    def plan(self, environ: Mapping[str, str] | None = None) -> Plan:
+        """The saved records as a :class:`Plan` (what :func:`rtconfig.apply` takes)."""
+        return Plan(
+            templates=self.templates,
+            envs=self.envs,
+            config_file=self.config_file,
+            environ=environ,
+            config_path=os.fspath(self.config_path),
+        )
 
 
 # --- making ----------------------------------------------------------------------------------
 
 
-def _influencing_variables(
-    environ: Mapping[str, str], env_from_variable: bool, secret_names: set[str]
-) -> tuple[tuple[str, str | None], ...]:
-    names = sorted(v for v in environ if v.upper().startswith(OVERRIDE_PREFIX))
-    names.append(BASE_URL_VARIABLE)
-    if env_from_variable:
-        names.append(ENV_VARIABLE)
-    return tuple(
-        (name, _sha256_text(environ[name]) if name in environ else None)
-        for name in names
-        if name not in secret_names  # never even a hash of the key
-    )
-
-
-def _secret_names(plan: Plan) -> set[str]:
-    return {"OPENAI_API_KEY"} | {t.settings.api_key_env for t in plan.templates}
+def _secret_names(records: Sequence[PlanRecord]) -> set[str]:
+    return {"OPENAI_API_KEY"} | {t.settings.api_key_env for t in records}
 
 
 def fingerprint_inputs(
@@ -191,19 +174,45 @@ def fingerprint_inputs(
     config = Path(config_path)
     files: dict[str, str] = {}
     for template in plan.templates:
-        for planned in template.fields:
-            origin = planned.origin
+        for origin in template.origins.values():
             if origin.kind is OriginKind.FILE and origin.source and origin.source not in files:
                 sha = _prompt_sha256(config.parent, origin.source)
                 if sha is not None:
                     files[origin.source] = sha
+    secrets = _secret_names(plan.templates)
+    names = sorted(v for v in environ if v.upper().startswith(OVERRIDE_PREFIX))
+    names.append(BASE_URL_VARIABLE)
+    if env_from_variable:
+        names.append(ENV_VARIABLE)
+    variables = tuple(
+        (name, _sha256_text(environ[name]) if name in environ else None)
+        for name in names
+        if _may_fingerprint(name, secrets)
+    )
     return Fingerprint(
         config_sha256=_file_sha256(config) or "",
         instructions_files=tuple(sorted(files.items())),
-        variables=_influencing_variables(environ, env_from_variable, _secret_names(plan)),
+        variables=variables,
         sets=tuple(sets),
         rtconfig_version=__version__,
     )
+
+
+def _record_json(t: PlanRecord) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "env": t.env,
+        "endpoint": t.endpoint.value,
+        "sha256": t.body_sha256,
+        "session_sha256": t.session_sha256,
+        "lock_status": t.lock_status,
+        "settings": _settings_json(t.settings),
+        "body": t.body,
+        "header": t.header.to_json() if t.header is not None else None,
+        "origins": [
+            {"path": list(path), "origin": origin.to_json()} for path, origin in t.origins.items()
+        ],
+    }
 
 
 def dumps_saved_plan(
@@ -215,10 +224,11 @@ def dumps_saved_plan(
     selected: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> str:
-    """The saved plan's text (JSON, sorted keys, 2-space indent, trailing newline)."""
+    """The saved plan's text (JSON, sorted keys, 2-space indent, trailing newline), sealed by
+    ``plan_sha256`` (the hash of the document without it)."""
     config = Path(config_path).resolve()
     plan_dir = Path(plan_path).resolve().parent
-    document = {
+    document: dict[str, Any] = {
         "kind": SAVED_PLAN_KIND,
         "format_version": SAVED_PLAN_FORMAT_VERSION,
         "rtconfig_version": __version__,
@@ -231,19 +241,9 @@ def dumps_saved_plan(
         "envs": list(plan.envs),
         "templates_selected": list(selected) if selected else None,
         "inputs": fingerprint.to_json(),
-        "templates": [
-            {
-                "name": t.name,
-                "env": t.env,
-                "endpoint": t.endpoint.value,
-                "sha256": t.sha256,
-                "lock_status": t.lock_status,
-                "settings": _settings_json(t.settings),
-                "body": t.body,
-            }
-            for t in plan.templates
-        ],
+        "templates": [_record_json(t) for t in plan.templates],
     }
+    document["plan_sha256"] = canonical_sha256(document)
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -304,10 +304,13 @@ def read_saved_plan(
     check: bool = True,
 ) -> SavedPlan:
     """Read a saved plan; with ``check`` (the default), raise :class:`StalePlanError` unless
-    every input is unchanged (see :func:`check_fresh`). ``environ=None`` means ``os.environ``.
+    every input is unchanged and the settings are the TOML's (see :func:`check_fresh`).
+    ``environ=None`` means ``os.environ``.
 
-    A file that is not a saved plan, or whose bodies were edited, is a :class:`ConfigError`.
+    A file that is not a saved plan, is malformed, or was edited is a :class:`ConfigError`.
     """
+    from rtconfig._plan.saved_parse import parse_document
+
     plan_path = Path(path)
     shown = os.fspath(path)
 
@@ -325,7 +328,7 @@ def read_saved_plan(
     except RecursionError:
         data = None
     # Its bodies nest no deeper than a template may (plus the plan's own levels).
-    if data is None or deeper_than(data, MAX_NESTING_DEPTH + 3) is not None:
+    if data is None or deeper_than(data, MAX_NESTING_DEPTH + 4) is not None:
         raise fail(f"not a saved plan: it nests more than {MAX_NESTING_DEPTH} levels deep")
     if not isinstance(data, dict) or data.get("kind") != SAVED_PLAN_KIND:
         raise fail("not a saved plan (write one with `rtconfig plan FILE --out PLAN.json`)")
@@ -334,76 +337,10 @@ def read_saved_plan(
             f"saved plan format_version {data.get('format_version')!r} is not supported; "
             "make the plan again with this rtconfig"
         )
-    try:
-        saved = _parse(data, plan_path)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise fail(f"malformed saved plan ({type(exc).__name__}: {exc})") from None
-    for t in saved.templates:
-        if body_sha256(t.body) != t.sha256:
-            raise fail(
-                f"the body of {t.name}"
-                + (f" [{t.env}]" if t.env else "")
-                + " was edited after the plan was made; make the plan again"
-            )
+    saved = parse_document(data, plan_path, fail)
     if check:
         check_fresh(saved, os.environ if environ is None else environ)
     return saved
-
-
-def _parse(data: Mapping[str, Any], plan_path: Path) -> SavedPlan:
-    config = data["config"]
-    candidate = (plan_path.resolve().parent / config["path"]).resolve()
-    absolute = Path(config.get("absolute_path") or candidate)
-    config_path = candidate if candidate.exists() or not absolute.exists() else absolute
-    inputs = data["inputs"]
-    fingerprint = Fingerprint(
-        config_sha256=str(inputs["config_sha256"]),
-        instructions_files=tuple(
-            (str(item["path"]), str(item["sha256"])) for item in inputs["instructions_files"]
-        ),
-        variables=tuple(
-            (str(item["name"]), None if item["sha256"] is None else str(item["sha256"]))
-            for item in inputs["environment"]
-        ),
-        sets=tuple(str(s) for s in inputs["sets"]),
-        rtconfig_version=str(inputs["rtconfig_version"]),
-    )
-    templates = []
-    for item in data["templates"]:
-        settings = item["settings"]
-        if not isinstance(item["body"], dict):
-            raise TypeError("a template's body must be an object")
-        templates.append(
-            SavedTemplate(
-                name=str(item["name"]),
-                env=item["env"],
-                endpoint=Endpoint(item["endpoint"]),
-                body=item["body"],
-                sha256=str(item["sha256"]),
-                settings=Settings(
-                    endpoint=Endpoint(settings["endpoint"]),
-                    base_url=str(settings["base_url"]),
-                    api_key_env=str(settings["api_key_env"]),
-                    organization=settings.get("organization"),
-                    project=settings.get("project"),
-                    timeout_s=float(settings["timeout_s"]),
-                    max_retries=int(settings["max_retries"]),
-                    concurrency=int(settings["concurrency"]),
-                ),
-                lock_status=item.get("lock_status"),
-            )
-        )
-    selected = data.get("templates_selected")
-    return SavedPlan(
-        path=plan_path,
-        config_path=config_path,
-        config_file=str(config["file"]),
-        envs=tuple(data["envs"]),
-        selected=tuple(selected) if selected else None,
-        templates=tuple(templates),
-        fingerprint=fingerprint,
-        created_at=str(data.get("created_at", "")),
-    )
 
 
 # --- staleness -------------------------------------------------------------------------------
@@ -455,7 +392,8 @@ def stale_reasons(
 def check_fresh(
     saved: SavedPlan, environ: Mapping[str, str], sets: Sequence[str] | None = None
 ) -> None:
-    """Raise :class:`StalePlanError` naming every input that changed since ``saved`` was made."""
+    """Raise :class:`StalePlanError` naming every input that changed since ``saved`` was made;
+    then check that the plan's settings and template names are the (unchanged) TOML's."""
     reasons = stale_reasons(saved, environ, sets)
     if reasons:
         raise StalePlanError(
@@ -463,44 +401,32 @@ def check_fresh(
             + "; ".join(reasons)
             + "; make it again with `rtconfig plan --out`"
         )
+    _check_against_config(saved, environ)
 
 
-def resolve_saved_plan(
-    saved: SavedPlan, environ: Mapping[str, str] | None = None
-) -> tuple[ResolvedTemplate, ...]:
-    """The saved plan's templates resolved again from their (unchanged) inputs, in plan order.
-
-    For callers that want provenance (``origin_of``) with the planned bodies. Raises
-    :class:`StalePlanError` if an input changed or a body no longer matches the plan.
-    """
+def _check_against_config(saved: SavedPlan, environ: Mapping[str, str]) -> None:
+    """Bodies are hashed, settings are not: an edited ``base_url`` would send the API key
+    wherever the editor likes. The TOML is unchanged (its hash matched), so its ``[api]``
+    settings and template names are read again — not its templates resolved — and compared."""
     from rtconfig._config import load
+    from rtconfig._resolver import resolve_settings
 
-    environ = os.environ if environ is None else environ
-    check_fresh(saved, environ)
-    config = load(saved.config_path)
-    check = config.check(
-        envs=list(saved.envs),
-        templates=list(saved.selected) if saved.selected else None,
-        environ=environ,
-        sets=saved.fingerprint.sets,
-    )
-    check.raise_for_errors()
-    by_key = {(t.name, t.env): t for t in check.templates}
-    out: list[ResolvedTemplate] = []
-    for planned in saved.templates:
-        resolved = by_key.get((planned.name, planned.env))
-        if resolved is None or resolved.sha256 != planned.sha256:
+    sources = load(saved.config_path).sources
+    settings: dict[str | None, Settings] = {}
+    for record in saved.templates:
+        template = sources.templates.get(record.name)
+        if template is None or template.abstract:
             raise StalePlanError(
-                f"saved plan {os.fspath(saved.path)} is stale: {planned.name} no longer "
-                "resolves to the planned body; make it again with `rtconfig plan --out`"
-            )
-        if resolved.settings != planned.settings:
-            # Bodies are hashed, settings are not: an edited base_url would send the API key
-            # wherever the editor likes. Settings must be what the unchanged inputs give.
-            raise StalePlanError(
-                f"saved plan {os.fspath(saved.path)}: the settings of {planned.name} (base_url, "
-                "api_key_env, …) differ from what its inputs resolve to: the plan was edited; "
+                f"saved plan {os.fspath(saved.path)}: {saved.config_file} has no mintable "
+                f"template {record.name!r}: the plan was made from another file or edited; "
                 "make it again with `rtconfig plan --out`"
             )
-        out.append(resolved)
-    return tuple(out)
+        if record.env not in settings:
+            settings[record.env] = resolve_settings(sources, record.env, environ)[0]
+        if settings[record.env] != record.settings:
+            raise StalePlanError(
+                f"saved plan {os.fspath(saved.path)}: the settings of "
+                f"{label(record.name, record.env)} (base_url, api_key_env, …) differ from what "
+                "its inputs resolve to: the plan was edited; make it again with "
+                "`rtconfig plan --out`"
+            )
