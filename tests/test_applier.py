@@ -731,3 +731,21 @@ def test_public_names_of_the_apply_stage_do_not_drift() -> None:
         assert set(module.__all__) == names, module.__name__
         for name in module.__all__:
             assert getattr(module, name) is not None
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(200, 1), (503, 3)])
+def test_a_too_large_answer_is_retried_only_when_it_cannot_have_minted(
+    status: int, attempts: int
+) -> None:
+    """A 200 whose body is over the limit may have minted a session: it is a failure, never
+    retried; an oversized 503 is retried like any 503."""
+    from rtconfig._apply.transport import MAX_RESPONSE_BYTES
+
+    huge = b'{"value": "ek_' + b"x" * (MAX_RESPONSE_BYTES + 1) + b'"}'
+    script = Script([httpx.Response(status, content=huge) for _ in range(3)])
+    with make_applier(script) as applier:
+        result = applier.mint(make_job())
+    assert not result.ok and result.attempts == attempts and len(script.requests) == attempts
+    assert result.error is not None and "larger than" in result.error.message
+    expected = rtconfig.FailureKind.INVALID_RESPONSE if status == 200 else "http_error"
+    assert result.error.kind == expected
