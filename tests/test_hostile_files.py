@@ -24,6 +24,7 @@ from rtconfig._files import (
     read_file,
     read_in_tree,
 )
+from rtconfig._resolver import body_sha256
 from tests._robust import GA_HEAD, STATS, cli, deadline, run_rtconfig
 
 # Enough for the interpreter and rtconfig, far too little for /dev/zero read to its limit twice.
@@ -75,7 +76,8 @@ def test_a_saved_plan_that_is_a_device_or_a_fifo_is_refused(tmp_path: Path) -> N
 
 def test_a_saved_plan_listing_a_device_as_its_prompt_is_stale_not_read(tmp_path: Path) -> None:
     """A saved plan edited to list `/dev/zero` (or a symlink to it) as an instructions file is
-    refused as stale, in bounded memory: the listed files are read like instructions_file."""
+    refused as stale, in bounded memory: the listed files are read like instructions_file.
+    (The edit is resealed, as a determined editor would: an unsealed edit is refused earlier.)"""
     (tmp_path / "p.md").write_text("Be brief.\n")
     path = _project(tmp_path, 'instructions_file = "p.md"\n')
     plan = tmp_path / "plan.json"
@@ -85,6 +87,8 @@ def test_a_saved_plan_listing_a_device_as_its_prompt_is_stale_not_read(tmp_path:
     files = data["inputs"]["instructions_files"]
     files.append({"path": "zero.md", "sha256": "0" * 64})
     files.append({"path": "/dev/zero", "sha256": "0" * 64})
+    del data["plan_sha256"]
+    data["plan_sha256"] = body_sha256(data)
     plan.write_text(json.dumps(data))
     result = run_rtconfig("apply", str(plan), "--dry-run", memory_limit=MEMORY, timeout=30)
     assert result.returncode == 1, result.stderr
