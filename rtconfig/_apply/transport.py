@@ -71,11 +71,23 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=True, trust_env=True)
 
 
+_URLS: dict[str, httpx.URL] = {}  # parsing a URL costs more than sending a header
+
+
+def _url(text: str) -> httpx.URL:
+    url = _URLS.get(text)
+    if url is None:
+        if len(_URLS) >= 64:
+            _URLS.clear()
+        url = _URLS[text] = httpx.URL(text)
+    return url
+
+
 def _request(prepared: PreparedRequest, timeout_s: float) -> httpx.Request:
     timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
     return httpx.Request(
         prepared.method,
-        prepared.url,
+        _url(prepared.url),
         headers=list(prepared.headers),
         content=prepared.content,
         extensions={"timeout": timeout.as_dict()},
