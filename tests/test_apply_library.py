@@ -459,7 +459,7 @@ def test_apply_of_a_saved_plan_points_errors_at_toml_lines(
 @pytest.mark.parametrize(
     ("environ", "head", "message"),
     [
-        ({"OPENAI_API_KEY": "sk-proj-abc”def-0123456789"}, "", "cannot go in an HTTP header"),
+        ({"OPENAI_API_KEY": "sk-proj-abc”def-0123456789"}, "", "not ASCII"),
         ({"OPENAI_API_KEY": "sk-proj-abc\r\nX-Evil: 1"}, "", "line break"),
         ({"OPENAI_API_KEY": API_KEY}, 'organization = "Acmé"\n', "organization"),
     ],
@@ -469,11 +469,11 @@ def test_a_key_or_header_that_is_no_header_value_is_refused_before_sending(
     write_toml: WriteToml, tmp_path: Path, environ: dict[str, str], head: str, message: str
 ) -> None:
     """A key pasted with a smart quote or a line break, or a non-ASCII organization, is refused
-    before anything is sent (a ConfigError, the CLI's exit 1), never a crash or a retry, and the
-    message never quotes the key."""
+    before anything is sent (a ConfigError, the CLI's exit 1: by validate for the organization,
+    by preflight for the key), never a crash or a retry, and the message never quotes the key."""
     path = write_toml(CONFIG.replace("[api]\n", "[api]\n" + head))
     script = Script()
-    plan = rtconfig.load(path).plan(environ=environ)
     with pytest.raises(ConfigError, match=message) as caught:
+        plan = rtconfig.load(path).plan(environ=environ)
         rtconfig.apply(plan, audit_log=tmp_path / "a.jsonl", transport=script.transport())
     assert script.requests == [] and "abc" not in str(caught.value)
