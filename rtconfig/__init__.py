@@ -13,42 +13,42 @@
     report = rtconfig.apply(plan)                # what `rtconfig apply` does: report.results
 
 Data flows one way: load → resolve → validate → plan → apply → audit. Importing this package
-loads neither httpx nor structlog; the applier's names are imported on first use.
+imports nothing but its version; each name is imported on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rtconfig._apply.results import ApplyReport, FailureKind, MintFailure, MintResult
-from rtconfig._apply.retry import RetryPolicy
-from rtconfig._config import ALL_ENVIRONMENTS, Check, Config, load
-from rtconfig._endpoints import Endpoint
-from rtconfig._errors import (
-    ConfigError,
-    Diagnostic,
-    MintError,
-    RtconfigError,
-    StalePlanError,
-    UsageError,
-    WebhookError,
-)
-from rtconfig._origins import FieldRecord, Origin, OriginKind
-from rtconfig._plan.records import Plan, PlanRecord
-from rtconfig._resolver import ResolvedTemplate, body_sha256
-from rtconfig._settings import Settings
 from rtconfig._version import __version__
-from rtconfig._webhooks import (
-    IncomingCall,
-    SipHeader,
-    WebhookEvent,
-    WebhookVerifier,
-    verify_webhook,
-)
 
 if TYPE_CHECKING:
     from rtconfig._apply.engine import Applier, AsyncApplier, CallbackError
+    from rtconfig._apply.results import ApplyReport, FailureKind, MintFailure, MintResult
+    from rtconfig._apply.retry import RetryPolicy
     from rtconfig._apply.run import apply
+    from rtconfig._config import ALL_ENVIRONMENTS, Check, Config, load
+    from rtconfig._endpoints import Endpoint
+    from rtconfig._errors import (
+        ConfigError,
+        Diagnostic,
+        MintError,
+        RtconfigError,
+        StalePlanError,
+        UsageError,
+        WebhookError,
+    )
+    from rtconfig._origins import FieldRecord, Origin, OriginKind
+    from rtconfig._plan.records import Plan, PlanRecord
+    from rtconfig._resolver import ResolvedTemplate, body_sha256
+    from rtconfig._settings import Settings
+    from rtconfig._webhooks import (
+        IncomingCall,
+        SipHeader,
+        WebhookEvent,
+        WebhookVerifier,
+        verify_webhook,
+    )
 
 __all__ = [
     "ALL_ENVIRONMENTS",
@@ -88,14 +88,51 @@ __all__ = [
     "verify_webhook",
 ]
 
-_LAZY = {"Applier": "engine", "AsyncApplier": "engine", "CallbackError": "engine", "apply": "run"}
+# Every name is imported on first use, from the module that defines it: `rtconfig --version`
+# and the CLI's start-up pay only for what they use, and importing the package loads neither
+# httpx nor structlog (the applier's stack). A name added to __all__ is added here too
+# (tests/test_public_api.py resolves every one).
+_LAZY = {
+    "rtconfig._apply.engine": ("Applier", "AsyncApplier", "CallbackError"),
+    "rtconfig._apply.results": ("ApplyReport", "FailureKind", "MintFailure", "MintResult"),
+    "rtconfig._apply.retry": ("RetryPolicy",),
+    "rtconfig._apply.run": ("apply",),
+    "rtconfig._config": ("ALL_ENVIRONMENTS", "Check", "Config", "load"),
+    "rtconfig._endpoints": ("Endpoint",),
+    "rtconfig._errors": (
+        "ConfigError",
+        "Diagnostic",
+        "MintError",
+        "RtconfigError",
+        "StalePlanError",
+        "UsageError",
+        "WebhookError",
+    ),
+    "rtconfig._origins": ("FieldRecord", "Origin", "OriginKind"),
+    "rtconfig._plan.records": ("Plan", "PlanRecord"),
+    "rtconfig._resolver": ("ResolvedTemplate", "body_sha256"),
+    "rtconfig._settings": ("Settings",),
+    "rtconfig._webhooks": (
+        "IncomingCall",
+        "SipHeader",
+        "WebhookEvent",
+        "WebhookVerifier",
+        "verify_webhook",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    # The applier pulls in httpx and structlog: only pay for them when they are used.
-    module = _LAZY.get(name)
-    if module is not None:
-        import importlib
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rtconfig' has no attribute {name!r}")
+    import importlib
 
-        return getattr(importlib.import_module(f"rtconfig._apply.{module}"), name)
-    raise AttributeError(f"module 'rtconfig' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,3 +1,3 @@
-from rtconfig._cli import main
+from rtconfig._cli import run
 
-main()
+run()

@@ -9,7 +9,6 @@ without VAD) and warns about unknown models and voices.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import re
@@ -28,25 +27,11 @@ from typing import (
     get_type_hints,
 )
 
-from pydantic import Tag, ValidationError
+from pydantic_core import ValidationError
 from typing_extensions import is_typeddict
 
 from rtconfig._endpoints import Endpoint
-from rtconfig._models import (
-    KNOWN_BETA_MODELS,
-    KNOWN_MODELS,
-    KNOWN_TRANSCRIPTION_MODELS,
-    KNOWN_VOICES,
-    UNION_ERRORS,
-    BetaClientSecret,
-    RealtimeSessionGA,
-    SessionCreateRequest,
-    TranscriptionClientSecret,
-    TranscriptionSessionCreateRequest,
-    TranscriptionSessionGA,
-    request_adapter,
-    request_model,
-)
+from rtconfig._validator_cache import known_values, validator
 
 __all__ = ["MAX_SCHEMA_DEPTH", "Problem", "check_body"]
 
@@ -68,7 +53,7 @@ def check_body(endpoint: Endpoint, body: Mapping[str, Any]) -> list[Problem]:
         body = dict(body) if isinstance(body, Mapping) else body
     problems: list[Problem] = []
     try:
-        request_adapter(endpoint).validate_python(body)
+        validator(endpoint).validate_python(body)
     except ValidationError as exc:
         problems.extend(_translate(endpoint, body, exc.errors(include_url=False)))
     if isinstance(body, dict):
@@ -106,6 +91,9 @@ def _ordered(problems: list[Problem]) -> list[Problem]:
 
 
 def _translate(endpoint: Endpoint, body: Any, errors: Iterable[Any]) -> Iterable[Problem]:
+    # Only the error path walks the model types: the models are imported on demand.
+    from rtconfig._models import request_model
+
     root = request_model(endpoint)
     for error in errors:
         yield _problem(root, body, error)
@@ -136,11 +124,14 @@ def _problem(root: Any, body: Any, error: Mapping[str, Any]) -> Problem:
     if kind == "extra_forbidden":
         name = str(loc[-1])
         table = _type_at(root, loc[:-1])
-        if (table, name) in _MOVED:  # a renamed field beats a look-alike
-            hint = f" ({_MOVED[table, name]})"
+        moved = _moved()
+        if (table, name) in moved:  # a renamed field beats a look-alike
+            hint = f" ({moved[table, name]})"
         else:
             hint = _did_you_mean(name, _fields(table) if is_typeddict(table) else ())
         return Problem(path, f"unknown field {name!r}{hint}")
+    from rtconfig._models import UNION_ERRORS
+
     union = UNION_ERRORS.get(kind)
     if union is not None:
         if value is None:
@@ -202,30 +193,52 @@ _GA_INPUT_NAMES = {
 }
 _BETA_NAMES = {v: k for k, v in (_GA_NAMES | _GA_INPUT_NAMES).items() if "." not in v}
 _TOKEN = "client_secret.value is the token the API returns; a request sets only the lifetime"
-_MOVED: dict[tuple[Any, str], str] = {
-    **{(RealtimeSessionGA, k): f"in GA sessions it is {v}" for k, v in _GA_NAMES.items()},
-    **{(RealtimeSessionGA, k): f"in GA sessions it is {v}" for k, v in _GA_INPUT_NAMES.items()},
-    **{
-        (TranscriptionSessionGA, k): f"in GA sessions it is {v}" for k, v in _GA_INPUT_NAMES.items()
-    },
-    (RealtimeSessionGA, "temperature"): "GA sessions have no temperature",
-    **{(SessionCreateRequest, k): f"in beta sessions it is {v}" for k, v in _BETA_NAMES.items()},
-    (SessionCreateRequest, "audio"): "beta sessions are flat: voice, speed, input_audio_format, …",
-    (
+
+
+@functools.cache
+def _moved() -> dict[tuple[Any, str], str]:
+    from rtconfig._models import (
+        BetaClientSecret,
+        RealtimeSessionGA,
         SessionCreateRequest,
-        "type",
-    ): "GA sessions, with a type, use endpoint realtime/client_secrets",
-    (TranscriptionSessionCreateRequest, "audio"): "beta sessions are flat: input_audio_format, …",
-    (TranscriptionSessionCreateRequest, "type"): (
-        "GA sessions, with a type, use endpoint realtime/client_secrets"
-    ),
-    (BetaClientSecret, "value"): _TOKEN,
-    (BetaClientSecret, "expires_at"): "realtime/sessions takes expires_after",
-    (TranscriptionClientSecret, "value"): _TOKEN,
-    (TranscriptionClientSecret, "expires_after"): (
-        "realtime/transcription_sessions takes expires_at (openai-python's name)"
-    ),
-}
+        TranscriptionClientSecret,
+        TranscriptionSessionCreateRequest,
+        TranscriptionSessionGA,
+    )
+
+    return {
+        **{(RealtimeSessionGA, k): f"in GA sessions it is {v}" for k, v in _GA_NAMES.items()},
+        **{(RealtimeSessionGA, k): f"in GA sessions it is {v}" for k, v in _GA_INPUT_NAMES.items()},
+        **{
+            (TranscriptionSessionGA, k): f"in GA sessions it is {v}"
+            for k, v in _GA_INPUT_NAMES.items()
+        },
+        (RealtimeSessionGA, "temperature"): "GA sessions have no temperature",
+        **{
+            (SessionCreateRequest, k): f"in beta sessions it is {v}" for k, v in _BETA_NAMES.items()
+        },
+        (
+            SessionCreateRequest,
+            "audio",
+        ): "beta sessions are flat: voice, speed, input_audio_format, …",
+        (
+            SessionCreateRequest,
+            "type",
+        ): "GA sessions, with a type, use endpoint realtime/client_secrets",
+        (
+            TranscriptionSessionCreateRequest,
+            "audio",
+        ): "beta sessions are flat: input_audio_format, …",
+        (TranscriptionSessionCreateRequest, "type"): (
+            "GA sessions, with a type, use endpoint realtime/client_secrets"
+        ),
+        (BetaClientSecret, "value"): _TOKEN,
+        (BetaClientSecret, "expires_at"): "realtime/sessions takes expires_after",
+        (TranscriptionClientSecret, "value"): _TOKEN,
+        (TranscriptionClientSecret, "expires_after"): (
+            "realtime/transcription_sessions takes expires_at (openai-python's name)"
+        ),
+    }
 
 
 def _body_path(body: Any, loc: tuple[str | int, ...]) -> BodyPath:
@@ -280,6 +293,8 @@ def _one_of(allowed: Iterable[Any], got: Any) -> str:
 
 def _did_you_mean(word: str, candidates: Iterable[str], bare: bool = False) -> str:
     """`` (did you mean 'voice'?)``, or ``; did you mean 'voice'?`` with ``bare``; or ''."""
+    import difflib  # only a misspelling pays for it
+
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     if not matches:
         return ""
@@ -334,6 +349,8 @@ def _is_union(tp: Any) -> bool:
 
 
 def _branch(union: Any, tag: str) -> Any:
+    from pydantic import Tag
+
     for member in get_args(union):
         if get_origin(member) is Annotated and any(
             isinstance(meta, Tag) and meta.tag == tag for meta in member.__metadata__
@@ -360,19 +377,22 @@ _ABSENT: Any = object()
 
 def _check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
     model = body.get("model")
-    if isinstance(model, str) and model in KNOWN_MODELS and model not in KNOWN_BETA_MODELS:
+    known = known_values()
+    if isinstance(model, str) and model in known.models and model not in known.beta_models:
         message = (
             f"model {model!r} is not listed for the beta realtime/sessions endpoint"
             " (GA models are minted with endpoint realtime/client_secrets)"
         )
         out.append(Problem(("model",), message, "warning"))
     else:
-        _warn_unknown(body, "model", (), KNOWN_BETA_MODELS, "model", out)
-    _warn_unknown(body, "voice", (), KNOWN_VOICES, "voice", out)
+        _warn_unknown(body, "model", (), known_values().beta_models, "model", out)
+    _warn_unknown(body, "voice", (), known_values().voices, "voice", out)
     transcription = body.get("input_audio_transcription")
     if isinstance(transcription, dict):
         path = ("input_audio_transcription",)
-        _warn_unknown(transcription, "model", path, KNOWN_TRANSCRIPTION_MODELS, "model", out)
+        _warn_unknown(
+            transcription, "model", path, known_values().transcription_models, "model", out
+        )
     functions: dict[str, int] = {}
     tools = body.get("tools")
     if isinstance(tools, list):
@@ -394,18 +414,20 @@ def _check_beta_transcription(body: dict[str, Any], out: list[Problem]) -> None:
     transcription = body.get("input_audio_transcription")
     if isinstance(transcription, dict):
         path = ("input_audio_transcription",)
-        _warn_unknown(transcription, "model", path, KNOWN_TRANSCRIPTION_MODELS, "model", out)
+        _warn_unknown(
+            transcription, "model", path, known_values().transcription_models, "model", out
+        )
         _check_whisper(transcription.get("model"), body, (), out)
 
 
 def _check_realtime(session: dict[str, Any], prefix: BodyPath, out: list[Problem]) -> None:
-    _warn_unknown(session, "model", prefix, KNOWN_MODELS, "model", out)
+    _warn_unknown(session, "model", prefix, known_values().models, "model", out)
     audio = session.get("audio")
     if isinstance(audio, dict):
         output = audio.get("output")
         if isinstance(output, dict):
             path = (*prefix, "audio", "output")
-            _warn_unknown(output, "voice", path, KNOWN_VOICES, "voice", out)
+            _warn_unknown(output, "voice", path, known_values().voices, "voice", out)
         _check_audio_input(audio, prefix, out, transcription_session=False)
     functions: dict[str, int] = {}
     labels: set[str] = set()
@@ -438,7 +460,9 @@ def _check_audio_input(
     transcription = audio_input.get("transcription")
     if isinstance(transcription, dict):
         path = (*prefix, "audio", "input", "transcription")
-        _warn_unknown(transcription, "model", path, KNOWN_TRANSCRIPTION_MODELS, "model", out)
+        _warn_unknown(
+            transcription, "model", path, known_values().transcription_models, "model", out
+        )
         if transcription_session:
             _check_whisper(
                 transcription.get("model"), audio_input, (*prefix, "audio", "input"), out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = ["did_you_mean"]
@@ -10,6 +9,8 @@ __all__ = ["did_you_mean"]
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """``" (did you mean 'x'?)"`` for the closest candidate, or ``""`` when none is close."""
+    import difflib  # only a misspelling pays for it
+
     pool = list(candidates)
     match = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
     if not match:

@@ -141,7 +141,7 @@ def test_wheel_metadata_and_contents(dist: dict[str, Path]) -> None:
     assert metadata.get_content_type() == "text/markdown" or "markdown" in str(
         metadata["Description-Content-Type"]
     )
-    assert "rtconfig = rtconfig._cli:main" in entry_points
+    assert "rtconfig = rtconfig._cli:run" in entry_points
     assert "rtconfig/py.typed" in names and "rtconfig/testing.py" in names
     assert any(name.startswith(f"{info}/licenses/") for name in names)
     assert not any(name.startswith("tests/") for name in names)

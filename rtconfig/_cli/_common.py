@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib
 import json
 import os
 import sys
@@ -17,8 +18,44 @@ from rtconfig._version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Which module registers each command: a run imports only its command's module.
+COMMAND_MODULES = {
+    "validate": "_core",
+    "render": "_core",
+    "explain": "_core",
+    "schema": "_core",
+    "plan": "_plan",
+    "lock": "_plan",
+    "import": "_plan",
+    "apply": "_apply",
+    "emulate": "_apply",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+def load_commands(name: str | None = None) -> None:
+    """Import the module that registers command ``name`` (every command module by default)."""
+    modules = {COMMAND_MODULES[name]} if name in COMMAND_MODULES else set(COMMAND_MODULES.values())
+    for module in sorted(modules):
+        importlib.import_module(f"rtconfig._cli.{module}")
+
+
+class _LazyGroup(click.Group):
+    """A group that imports a command's module when the command is looked up."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            load_commands(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, "--version", "-V", prog_name="rtconfig")
 def main() -> None:
     """rtconfig: OpenAI Realtime session configuration as code.

@@ -9,10 +9,10 @@ from types import MappingProxyType
 from typing import Annotated, Any, Literal, Required, TypeVar
 
 from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, with_config
-from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict before 3.12
 
 from rtconfig._models._known import KNOWN_MODELS, KNOWN_TRANSCRIPTION_MODELS, KNOWN_VOICES
+from rtconfig._pickers import ByShape, ByType, strict_int
 
 _T = TypeVar("_T", bound=type)
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -54,48 +54,12 @@ def _union(
     )
 
 
-# Union branch tags start with "~" so that checks.py can drop them from error locations.
-def _by_shape(**tags: str) -> Callable[[Any], str | None]:
-    """Pick a branch by the JSON kind of the value: ``str``, ``int``, ``list`` or ``dict``."""
-    kinds = {"str": str, "int": int, "list": list, "dict": dict}
-    table = [(kinds[name], tag) for name, tag in tags.items()]
-
-    def pick(value: Any) -> str | None:
-        if isinstance(value, bool):  # bool is an int to Python, never to JSON
-            return None
-        for kind, tag in table:
-            if isinstance(value, kind):
-                return tag
-        return None
-
-    return pick
-
-
-def _by_type(
-    tags: Mapping[str, str], default: str | None = None, **shapes: str
-) -> Callable[[Any], str | None]:
-    """Pick a branch of a table by its ``type`` key (``default`` when it has none)."""
-    by_shape = _by_shape(**shapes) if shapes else None
-
-    def pick(value: Any) -> str | None:
-        if isinstance(value, dict):
-            kind = value.get("type", _ABSENT)
-            if kind is _ABSENT:
-                return default
-            return tags.get(kind) if isinstance(kind, str) else None
-        return by_shape(value) if by_shape is not None else None
-
-    return pick
-
-
-_ABSENT = object()
-
-
-def _strict_int(value: Any) -> Any:
-    # Literal[24000] alone would accept 24000.0 (equality), but the spec says integer.
-    if type(value) is not int:
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
+# Union branch tags start with "~" so that checks.py can drop them from error locations. The
+# pickers live in rtconfig._pickers so that a validator rebuilt from a cached core schema can name
+# them without importing the models.
+_by_shape = ByShape
+_by_type = ByType
+_strict_int = strict_int
 
 
 Modality = Literal["text", "audio"]
