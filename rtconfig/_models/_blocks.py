@@ -12,7 +12,7 @@ from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, wit
 from typing_extensions import TypedDict  # pydantic needs typing_extensions' TypedDict before 3.12
 
 from rtconfig._models._known import KNOWN_MODELS, KNOWN_TRANSCRIPTION_MODELS, KNOWN_VOICES
-from rtconfig._pickers import ByShape, ByType, strict_int
+from rtconfig._pickers import by_shape, by_type, strict_int
 
 _T = TypeVar("_T", bound=type)
 _STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -57,8 +57,8 @@ def _union(
 # Union branch tags start with "~" so that checks.py can drop them from error locations. The
 # pickers live in rtconfig._pickers so that a validator rebuilt from a cached core schema can name
 # them without importing the models.
-_by_shape = ByShape
-_by_type = ByType
+_by_shape = by_shape
+_by_type = by_type
 _strict_int = strict_int
 
 
