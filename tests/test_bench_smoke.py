@@ -16,8 +16,22 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 HAS_OPENAI = importlib.util.find_spec("openai") is not None
+HAS_SERVER = all(importlib.util.find_spec(m) is not None for m in ("fastapi", "uvicorn"))
 
 CASES = {
+    "backend_burst.py": (
+        [
+            *("--clients", "4", "--per-client", "2", "--p99-clients", "2", "--runs", "1"),
+            *("--latency-ms", "10", "--backends", "rtconfig,httpx"),
+        ],
+        [
+            r"^direct\s+\d+ \[",
+            r"^ratio: rtconfig / ideal = [\d.]+ \(target >= 0\.90\)"
+            if HAS_SERVER
+            else r"^rtconfig\s+skipped: fastapi, uvicorn not installed",
+            r"^ratio: rtconfig p99 added latency at 2 clients" if HAS_SERVER else r"^ideal",
+        ],
+    ),
     "cli_latency.py": (
         ["--runs", "1"],
         [
