@@ -12,7 +12,7 @@ process that mints ``--n`` sessions with ``--concurrency`` in flight; each figur
 of ``--runs`` runs, modes interleaved round by round so that drift on the machine hits them all
 alike. Modes:
 
-  raw-async          httpx.AsyncClient, default limits, asyncio.Semaphore(c)
+  raw-async          httpx.AsyncClient (limits c), asyncio.Semaphore(c)  <- encode/httpx#3215
   raw-threads        one sync httpx.Client (limits c) shared by c threads  <- CPU baseline
   rtconfig           rtconfig.Applier.mint_all, audit log ON
   rtconfig-async     rtconfig.AsyncApplier.mint_all, audit log ON
@@ -203,7 +203,10 @@ def child(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
         import httpx
 
         async def run_async() -> int:
-            async with httpx.AsyncClient() as client:
+            limits = httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            )
+            async with httpx.AsyncClient(limits=limits) as client:
                 semaphore = asyncio.Semaphore(concurrency)
 
                 async def one() -> int:
