@@ -135,8 +135,7 @@ def apply(
     run_id = run_id or new_run_id()
     audit_path: Path | None = None
     if audit is None:
-        file = _config_file(plan) or "sessions.toml"
-        audit_path = Path(audit_log) if audit_log else default_audit_path(file)
+        audit_path = Path(audit_log or default_audit_path(_config_file(plan) or "sessions.toml"))
         audit = AuditLog(audit_path, run_id=run_id, environ=environ)
     fields = {"file": os.path.abspath(_config_file(plan) or "."), "concurrency": size}
     fields.update(started or {})

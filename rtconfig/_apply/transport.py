@@ -268,6 +268,8 @@ class _Idle:
 
     def __init__(self, proxies: Mapping[str, str]) -> None:
         self.proxies = dict(proxies)
+        # A NO_PROXY list alone routes nothing through a proxy: skip the lookup per request.
+        self.proxied = any(self.proxies.get(scheme) for scheme in ("http", "https", "all"))
         self.idle: dict[str | None, list[AnyTransport]] = {}
         self.every: list[AnyTransport] = []
         self.lock = threading.Lock()
@@ -275,7 +277,7 @@ class _Idle:
     def take(
         self, url: httpx.URL, make: Callable[[str | None], AnyTransport]
     ) -> tuple[str | None, AnyTransport]:
-        proxy = environment_proxy(str(url), self.proxies) if self.proxies else None
+        proxy = environment_proxy(str(url), self.proxies) if self.proxied else None
         try:
             return proxy, self.idle.setdefault(proxy, []).pop()
         except IndexError:  # every connection made so far is busy: make another
