@@ -1,8 +1,10 @@
 """Run the ```console blocks of a Markdown file as a user would type them.
 
-A ```console block holds commands after ``$ `` and, below each, what it prints. Commands run in
-bash, in order, in a scratch copy of the repository, with this environment's ``rtconfig`` first
-on the PATH; ``cd`` carries over to the next command. Each command must exit 0 (or N when the
+A ```console block holds commands after ``$ `` and, below each, what it prints. A document's
+commands run in ONE bash process, in order, top to bottom across its blocks, as a reader typing
+them into one terminal would: ``cd``, ``export`` and shell variables carry over from command to
+command and from block to block. They start in a scratch copy of the repository, with this
+environment's ``rtconfig`` first on the PATH. Each command must exit 0 (or N when the
 command line ends with ``# exits N``), and the lines shown below it must appear in its output
 (stdout then stderr), in order; ``*`` matches anything within a line and a line ``...`` stands
 for lines left out. ```bash blocks are instructions (installs, editor setup), never run.
@@ -14,11 +16,14 @@ ones its commands use.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,17 +74,84 @@ def document_files(path: Path) -> dict[str, str]:
 
 
 def run_document(path: Path, root: Path, where: str) -> int:
-    """Write the document's files under ``root``, then run all its console blocks in order from
-    ``root`` (files they write persist from block to block); return how many commands ran."""
+    """Write the document's files under ``root``, then run all its console blocks in order in
+    one shell that starts in ``root``; return how many commands ran."""
     for name, content in document_files(path).items():
         target = root / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
     count = 0
-    for _, commands in console_blocks(path):
-        run_block(commands, root, where)
-        count += len(commands)
+    with Shell(root) as shell:
+        for _, commands in console_blocks(path):
+            for command in commands:
+                shell.check(command, where)
+            count += len(commands)
     return count
+
+
+class Shell:
+    """One interactive-like bash process: each command runs in it (not in a subshell), so its
+    working directory and variables persist; output and exit status come back through files."""
+
+    def __init__(self, cwd: Path, timeout: float = 120) -> None:
+        self.timeout = timeout
+        self.dir = Path(tempfile.mkdtemp(prefix="console-"))
+        self.count = 0
+        self.process = subprocess.Popen(
+            ["bash", "--noprofile", "--norc"],
+            cwd=cwd,
+            env=shell_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    def __enter__(self) -> Shell:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run(self, text: str) -> tuple[int, str]:
+        """Run ``text`` in the shell; its exit status and output (stdout, then stderr)."""
+        self.count += 1
+        out, err, rc = (self.dir / f"{self.count}.{part}" for part in ("out", "err", "rc"))
+        assert self.process.stdin is not None
+        # Braces run the command in this shell; the newline ends a trailing `# comment`.
+        self.process.stdin.write(
+            f"{{\n{text}\n}} >{out} 2>{err} </dev/null\necho $? >{rc}.tmp && mv {rc}.tmp {rc}\n"
+        )
+        self.process.stdin.flush()
+        deadline = time.monotonic() + self.timeout
+        while not rc.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(f"the shell exited ({self.process.returncode}) at `{text}`")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"`{text}` did not finish in {self.timeout} s")
+            time.sleep(0.01)
+        return int(rc.read_text()), out.read_text() + err.read_text()
+
+    def check(self, command: Command, where: str) -> None:
+        """Run ``command``; raise AssertionError unless it exits and prints as shown."""
+        text = command.text.strip()
+        code, output = self.run(text)
+        assert code == command.exit_code, (
+            f"{where}:{command.line}: `{text}` exited {code}, "
+            f"expected {command.exit_code}\n{output}"
+        )
+        missing = unmatched(command.expected, output.splitlines())
+        assert missing is None, (
+            f"{where}:{command.line}: `{text}` did not print {missing!r}; it printed:\n{output}"
+        )
 
 
 def scratch_repo(tmp: Path) -> Path:
@@ -109,32 +181,11 @@ def shell_env() -> dict[str, str]:
 
 
 def run_block(commands: list[Command], cwd: Path, where: str) -> None:
-    """Run a block's commands in order from ``cwd``; raise AssertionError on the first mismatch."""
-    env = shell_env()
-    for command in commands:
-        text = command.text.strip()
-        if text.startswith("cd "):
-            cwd = (cwd / text[3:].split("#")[0].strip()).resolve()
-            assert cwd.is_dir(), f"{where}:{command.line}: no such directory {cwd}"
-            continue
-        done = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-c", text],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
-        output = done.stdout + done.stderr
-        assert done.returncode == command.exit_code, (
-            f"{where}:{command.line}: `{text}` exited {done.returncode}, "
-            f"expected {command.exit_code}\n{output}"
-        )
-        missing = unmatched(command.expected, output.splitlines())
-        assert missing is None, (
-            f"{where}:{command.line}: `{text}` did not print {missing!r}; it printed:\n{output}"
-        )
+    """Run a block's commands in order in one shell started in ``cwd``; raise AssertionError on
+    the first mismatch."""
+    with Shell(cwd) as shell:
+        for command in commands:
+            shell.check(command, where)
 
 
 def unmatched(expected: list[str], actual: list[str]) -> str | None:
