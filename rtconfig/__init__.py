@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rtconfig._endpoints import Endpoint
     from rtconfig._errors import (
         ConfigError,
+        ConfigFileNotFoundError,
         Diagnostic,
         MintError,
         RtconfigError,
@@ -59,6 +60,7 @@ __all__ = [
     "Check",
     "Config",
     "ConfigError",
+    "ConfigFileNotFoundError",
     "Diagnostic",
     "Endpoint",
     "FailureKind",
@@ -101,6 +103,7 @@ _LAZY = {
     "rtconfig._endpoints": ("Endpoint",),
     "rtconfig._errors": (
         "ConfigError",
+        "ConfigFileNotFoundError",
         "Diagnostic",
         "MintError",
         "RtconfigError",

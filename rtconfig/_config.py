@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._loader import read_document
+from rtconfig._overlay_checks import shadowed_star_overlay
 from rtconfig._resolver import ResolvedTemplate, Resolver, resolve_settings
 from rtconfig._sources import Sources, override_layers, read_sources
 from rtconfig._suggest import did_you_mean
@@ -96,10 +97,16 @@ class Config:
         environ: Mapping[str, str] | None = None,
         sets: Sequence[str] = (),
         base_url: str | None = None,
+        env_source: str | None = None,
     ) -> ResolvedTemplate:
         """One template, resolved for ``env`` and validated; :class:`ConfigError` if invalid."""
         check = self.check(
-            envs=[env], templates=[template], environ=environ, sets=sets, base_url=base_url
+            envs=[env],
+            templates=[template],
+            environ=environ,
+            sets=sets,
+            base_url=base_url,
+            env_source=env_source,
         )
         check.raise_for_errors()
         return check.templates[0]
@@ -124,15 +131,22 @@ class Config:
         from rtconfig._plan.make import make_plan
 
         environ = os.environ if environ is None else environ
+        env_source = None
         if env is None:
-            env = environ.get("RTCONFIG_ENV") or None
+            env = (environ.get("RTCONFIG_ENV") or "").strip() or None
+            env_source = "RTCONFIG_ENV" if env is not None else None
         if templates is not None and (
             isinstance(templates, str) or not all(isinstance(t, str) for t in templates)
         ):
             raise TypeError("templates must be a sequence of template names (strings)")
         selected = list(templates) if templates else None
         check = self.check(
-            envs=[env], templates=selected, environ=environ, sets=sets, base_url=base_url
+            envs=[env],
+            templates=selected,
+            environ=environ,
+            sets=sets,
+            base_url=base_url,
+            env_source=env_source,
         )
         check.raise_for_errors()
         lock_path = lock_path_for(self.path)
@@ -151,35 +165,28 @@ class Config:
     def check(
         self,
         *,
-        envs: Iterable[str | None] | _AllEnvironments = ALL_ENVIRONMENTS,
+        envs: Iterable[str | None] | _AllEnvironments | None = ALL_ENVIRONMENTS,
         templates: Sequence[str] | None = None,
         environ: Mapping[str, str] | None = None,
         sets: Sequence[str] = (),
         base_url: str | None = None,
+        env_source: str | None = None,
     ) -> Check:
         """Resolve and validate ``templates`` (default: every mintable one) in each of ``envs``
-        (default: the default environment and every declared one), reporting all problems."""
+        (default, or None: the default environment and every declared one), reporting all
+        problems. ``env_source`` names where the environment names came from (a variable such
+        as ``RTCONFIG_ENV``): an unknown one is reported there."""
         environ = os.environ if environ is None else environ
         sources = self.sources
         diagnostics: list[Diagnostic] = list(sources.diagnostics)
         env_list: list[str | None] = (
-            [None, *sources.environments] if isinstance(envs, _AllEnvironments) else list(envs)
+            [None, *sources.environments]
+            if envs is None or isinstance(envs, _AllEnvironments)
+            else list(envs)
         )
         for env in env_list:
             if env is not None and env not in sources.environments:
-                diagnostics.append(
-                    Diagnostic(
-                        "error",
-                        f"unknown environment {env!r}"
-                        + did_you_mean(env, sources.environments)
-                        + (
-                            f"; declared: {', '.join(sources.environments)}"
-                            if sources.environments
-                            else "; the file declares no [environments]"
-                        ),
-                        file=sources.file,
-                    )
-                )
+                diagnostics.append(_unknown_environment(sources, env, env_source))
         names = list(self.mintable()) if templates is None else list(templates)
         for name in names:
             known = sources.templates.get(name)
@@ -211,6 +218,7 @@ class Config:
             settings, problems = resolve_settings(sources, env, environ, base_url)
             diagnostics.extend(problems)
             resolver = Resolver(sources, env, env_layers, set_layers)
+            in_env: list[ResolvedTemplate] = []
             for name in names:
                 resolution = resolver.resolve(name)
                 if resolution is None:
@@ -218,10 +226,33 @@ class Config:
                 resolved, problems = validate(sources, name, env, settings, resolution)
                 diagnostics.extend(problems)
                 if resolved is not None:
-                    results.append(resolved)
+                    in_env.append(resolved)
+            results.extend(in_env)
+            if env is not None and templates is None and len(in_env) == len(names):
+                # Only with every template in view can a "*" key be known to do nothing.
+                diagnostics.extend(shadowed_star_overlay(sources, env, in_env))
             for per_template in resolver.diagnostics.values():
                 diagnostics.extend(per_template)
         return Check(tuple(results), _dedupe(diagnostics))
+
+
+def _unknown_environment(sources: Sources, env: str, env_source: str | None) -> Diagnostic:
+    """An unknown environment, reported where its name came from: the variable that named it
+    (``RTCONFIG_ENV``), else the file (for ``--env``)."""
+    names = ", ".join(sources.environments)
+    unknown = f"unknown environment {env!r}" + did_you_mean(env, sources.environments)
+    if env_source is None:
+        declared = f"declared: {names}" if names else "the file declares no [environments]"
+        return Diagnostic("error", f"{unknown}; {declared}", file=sources.file)
+    declared = (
+        f"{sources.file} declares: {names}"
+        if names
+        else f"{sources.file} declares no [environments]"
+    )
+    fix = f"set {env_source} to one of them, or unset it" if names else f"unset {env_source}"
+    return Diagnostic(
+        "error", f"{unknown} (from {env_source}); {declared} ({fix})", file=env_source
+    )
 
 
 def _dedupe(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:

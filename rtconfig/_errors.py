@@ -4,6 +4,7 @@
 
     RtconfigError            raised on purpose; ``exit_code`` says how the CLI exits
     ├── ConfigError          the configuration is invalid: carries every Diagnostic found (exit 1)
+    │   └── ConfigFileNotFoundError   the file does not exist (also a FileNotFoundError)
     ├── UsageError           the command line asks for something impossible (exit 2)
     ├── StalePlanError       a saved plan no longer matches its inputs (exit 1)
     ├── MintError            one or more mints failed (exit 3)
@@ -15,6 +16,7 @@ reaching the CLI is a bug in rtconfig and is reported as one.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ __all__ = [
     "KEY_LIKE",
     "TOKEN_LIKE",
     "ConfigError",
+    "ConfigFileNotFoundError",
     "Diagnostic",
     "MintError",
     "RtconfigError",
@@ -134,6 +137,20 @@ class ConfigError(RtconfigError):
     @classmethod
     def single(cls, message: str, **where: Any) -> ConfigError:
         return cls([Diagnostic("error", message, **where)])
+
+
+class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
+    """The configuration file does not exist. A :class:`ConfigError` (one diagnostic, exit 1)
+    that is also a :class:`FileNotFoundError`, so ``except FileNotFoundError`` catches it too."""
+
+    def __init__(self, file: str, message: str = "no such file") -> None:
+        super().__init__([Diagnostic("error", message, file=file)])
+        self.errno = errno.ENOENT
+        self.strerror = "No such file or directory"
+        self.filename = file
+
+    def __str__(self) -> str:
+        return str(self.diagnostics[0])
 
 
 class UsageError(RtconfigError):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rtconfig._errors import ConfigError
+from rtconfig._errors import ConfigError, ConfigFileNotFoundError
 from rtconfig._files import SESSIONS_TOML, FileProblem, FileRefused, read_file
 
 __all__ = [
@@ -83,6 +83,8 @@ def read_document(path: str | Path, display: str | None = None) -> Document:
                 f"{exc.size} bytes" if exc.size is not None else f"more than {MAX_FILE_BYTES} bytes"
             )
             message = f"file is {shown}; rtconfig reads at most {MAX_FILE_BYTES} bytes (16 MiB)"
+        elif exc.problem is FileProblem.MISSING:
+            raise ConfigFileNotFoundError(file, exc.message) from None
         elif exc.problem is FileProblem.IS_DIRECTORY:
             message = "is a directory, not a TOML file"
         else:

@@ -152,7 +152,7 @@ class Origin:
         if self.kind is OriginKind.TEMPLATE:
             return f"template {self.template} ({where})"
         if self.kind is OriginKind.ENVIRONMENT:
-            target = self.template if self.template is not None else '"*"'
+            target = '"*"' if self.template in (None, "*") else self.template
             return f"environment {self.env} overlay {target} ({where})"
         if self.kind is OriginKind.FILE:
             return f"instructions_file {self.source} ({where})"

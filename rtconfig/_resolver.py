@@ -311,6 +311,9 @@ def _merge_resolution(acc: Resolution, parent: Resolution) -> None:
 
 _ABSENT: Any = object()
 
+# Settings the openai SDK takes from these variables when they are not given explicitly.
+SDK_DEFAULT_VARIABLES = {"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}
+
 
 def resolve_settings(
     sources: Sources,
@@ -320,13 +323,18 @@ def resolve_settings(
 ) -> tuple[Settings, list[Diagnostic]]:
     """``[api]``, then ``[environments.E.api]``, then ``OPENAI_BASE_URL``, then ``--base-url``.
 
-    Values in the file were checked when it was read; the variable and the flag are checked here.
+    ``organization`` and ``project`` left unset by the file come from ``OPENAI_ORG_ID`` and
+    ``OPENAI_PROJECT_ID``, as the openai SDK reads them when they are not given explicitly.
+    Values in the file were checked when it was read; the variables and the flag are checked here.
     """
     merged: dict[str, Any] = {}
     merged.update(sources.api)
     environment = sources.environments.get(env) if env else None
     if environment is not None:
         merged.update(environment.api)
+    for key, variable in SDK_DEFAULT_VARIABLES.items():
+        if key not in merged and environ.get(variable):
+            merged[key] = environ[variable]
     diagnostics: list[Diagnostic] = []
     for value, where in (
         (environ.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL"),

@@ -354,7 +354,8 @@ def _layer(
     base_dir: Path,
 ) -> Layer:
     """The values of a template table or overlay, with ``instructions_file`` read in."""
-    c.where = {"template": template, "env": env}
+    # Problems in the "*" overlay belong to no one template.
+    c.where = {"template": None if template == "*" else template, "env": env}
     values = {k: v for k, v in table.items() if k not in META_KEYS or k in FIELD_LIKE_META}
     layer = Layer(
         kind,
@@ -539,7 +540,7 @@ def _environment(
             {k: v for k, v in overlay.items() if k not in ("extends", "abstract")},
             where,
             OriginKind.ENVIRONMENT,
-            None if target == "*" else target,
+            target,  # "*" too: explain names the overlay's template "*" (CONTRACT §13)
             env,
             base_dir,
         )

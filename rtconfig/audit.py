@@ -458,6 +458,7 @@ def _open_append(path: Path) -> int:
         os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
     if path.parent.name == ".rtconfig":
         _tighten(path.parent, 0o700)
+        _write_gitignore(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         info = os.fstat(fd)
@@ -467,6 +468,24 @@ def _open_append(path: Path) -> int:
         os.close(fd)
         raise
     return fd
+
+
+GITIGNORE = "# Created by rtconfig automatically: audit logs stay out of version control.\n*\n"
+
+
+def _write_gitignore(directory: Path) -> None:
+    """A ``.gitignore`` ignoring everything in rtconfig's own directory (as pytest and ruff do
+    for their caches), unless one is there already; best effort."""
+    try:
+        fd = os.open(
+            directory / ".gitignore", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644
+        )
+    except OSError:
+        return  # already there (maybe the user's own), or not writable: leave it
+    try:
+        os.write(fd, GITIGNORE.encode())
+    finally:
+        os.close(fd)
 
 
 def _tighten(directory: Path, mode: int) -> None:

@@ -74,7 +74,8 @@ def test_explain_json_origin_kinds(layered: Path) -> None:
     assert (data["template"], data["env"]) == ("support", "prod")
     tracing = field(data, "tracing")["origin"]
     assert tracing["kind"] == "environment"
-    assert (tracing["line"], tracing["env"], tracing["template"]) == (16, "prod", None)
+    # A value from the "*" overlay names template "*" (CONTRACT §13).
+    assert (tracing["line"], tracing["env"], tracing["template"]) == (16, "prod", "*")
     typ = field(data, "type")["origin"]
     assert (typ["kind"], typ["template"], typ["line"]) == ("template", "base", 6)
     instructions = field(data, "instructions")

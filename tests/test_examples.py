@@ -379,7 +379,7 @@ def test_workflow_annotates_a_typo_at_its_line_and_fails(tmp_path: Path) -> None
     run = _run_workflow(path.parent, tmp_path)
     code, output = run["steps"]["Validate"]
     assert code == 1
-    assert f"::error file=sessions.toml,line={typo_line}::" in output
+    assert f"::error file=sessions.toml,line={typo_line},col=1,title=rtconfig::" in output
     assert "modle" in output
     assert "Plan" not in run["steps"] and run["gh"] == []
 

@@ -19,6 +19,7 @@ import click
 
 from rtconfig._cli._common import (
     env_option,
+    env_source,
     handle_errors,
     main,
     print_diagnostics,
@@ -116,7 +117,7 @@ def apply(
         the_plan = _saved_plan(file, env=env, templates=templates)
     else:
         the_plan = load(file).plan(
-            env=env,
+            env=None if env_source() else env,  # from RTCONFIG_ENV: reported there if unknown
             environ=os.environ,
             templates=list(templates) or None,
             sets=sets,

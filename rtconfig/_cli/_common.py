@@ -8,10 +8,11 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from rtconfig._errors import ConfigError, Diagnostic, RtconfigError, redact_key_like
 from rtconfig._version import __version__
@@ -30,6 +31,29 @@ COMMAND_MODULES = {
     "apply": "_apply",
     "emulate": "_apply",
 }
+
+#: Every ``--json`` output carries ``"format_version"`` (CONTRACT §13); bumped on a breaking change.
+FORMAT_VERSION = 1
+
+
+def _no_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().meta[NO_COLOR_META] = True
+
+
+NO_COLOR_META = "rtconfig.no_color"
+
+
+def color_option(func: F) -> F:
+    """``--no-color``, accepted on the group (``rtconfig --no-color plan``) and on commands."""
+    return click.option(
+        "--no-color",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_no_color,
+        help="Never colour the output (also: NO_COLOR=1, TERM=dumb; FORCE_COLOR=1 forces it).",
+    )(func)
 
 
 def load_commands(name: str | None = None) -> None:
@@ -57,6 +81,7 @@ class _LazyGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", "-V", prog_name="rtconfig")
+@color_option
 def main() -> None:
     """rtconfig: OpenAI Realtime session configuration as code.
 
@@ -115,25 +140,77 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+ENV_VARIABLE = "RTCONFIG_ENV"
+
+
+def _one_env(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
+    """``--env`` at most once: a second one is refused, not silently taken over the first."""
+    if ctx.get_parameter_source(param.name or "env") is ParameterSource.ENVIRONMENT:
+        raw = os.environ.get(ENV_VARIABLE, "").strip()
+        return raw or None
+    if len(values) > 1:
+        raise click.BadParameter(
+            f"given {len(values)} times ({', '.join(map(repr, values))}); a command works on one "
+            "environment: give --env once",
+            ctx=ctx,
+            param=param,
+        )
+    return values[0] if values else None
+
+
 def env_option(func: F) -> F:
+    from rtconfig._cli._complete import complete_environments
+
     return click.option(
         "--env",
         "-e",
         "env",
         metavar="E",
-        envvar="RTCONFIG_ENV",
+        envvar=ENV_VARIABLE,
+        multiple=True,
+        callback=_one_env,
+        shell_complete=complete_environments,
         help="Environment to resolve for (default: $RTCONFIG_ENV, else none).",
     )(func)
 
 
+def env_source() -> str | None:
+    """``RTCONFIG_ENV`` when the running command's environment came from that variable (so an
+    unknown one is reported there), else None."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.get_parameter_source("env") is ParameterSource.ENVIRONMENT:
+        return ENV_VARIABLE
+    return None
+
+
+def use_color(stream: IO[Any], environ: Mapping[str, str]) -> bool:
+    """Colour on a terminal unless told otherwise: ``--no-color`` or ``NO_COLOR``
+    (https://no-color.org) turn it off, ``FORCE_COLOR`` (https://force-color.org) turns it on
+    even when piped, and ``TERM=dumb`` turns it off on a terminal."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get(NO_COLOR_META):
+        return False
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    if environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def templates_option(verb: str) -> Callable[[F], F]:
     """``-t/--template T`` (repeatable), shared by the commands that select templates."""
+    from rtconfig._cli._complete import complete_templates
+
     return click.option(
         "-t",
         "--template",
         "templates",
         multiple=True,
         metavar="T",
+        shell_complete=complete_templates,
         help=f"{verb} only this template (repeatable; default: every non-abstract template).",
     )
 
@@ -146,6 +223,31 @@ def set_option(func: F) -> F:
         metavar="T.PATH=VALUE",
         help="Override a field (repeatable); VALUE is JSON, else a plain string.",
     )(func)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(diagnostic: Diagnostic, *, strict: bool = False) -> str:
+    """One GitHub Actions workflow command (``::error file=…,line=…,col=…,title=…::message``),
+    as ruff's ``--output-format github`` writes them: the job log shows it and the pull
+    request's diff carries it on the line. A warning is an error under ``--strict`` (it fails
+    the job)."""
+    level = "error" if diagnostic.severity == "error" or strict else "warning"
+    properties = []
+    # Only real files: a diagnostic about a variable or --set names that in its message.
+    file = diagnostic.file
+    if file is not None and (diagnostic.line is not None or os.path.isfile(file)):
+        properties.append(f"file={_escape_property(file)}")
+        if diagnostic.line is not None:
+            properties += [f"line={diagnostic.line}", f"col={diagnostic.col or 1}"]
+    properties.append("title=rtconfig")
+    return f"::{level} {','.join(properties)}::{_escape_data(str(diagnostic))}"
 
 
 def echo_json(data: Any) -> None:

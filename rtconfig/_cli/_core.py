@@ -10,13 +10,17 @@ from typing import Any
 import click
 
 from rtconfig._cli._common import (
+    FORMAT_VERSION,
     echo_json,
     env_option,
+    env_source,
+    github_annotation,
     handle_errors,
     main,
     print_diagnostics,
     set_option,
 )
+from rtconfig._cli._complete import complete_templates
 from rtconfig._config import ALL_ENVIRONMENTS, load
 from rtconfig._errors import ConfigError, format_path
 from rtconfig._origins import FieldRecord
@@ -27,25 +31,55 @@ FILE = click.Path(dir_okay=False, path_type=str)
 @main.command()
 @click.argument("file", type=FILE)
 @env_option
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text: diagnostics on stderr; json: one JSON document on stdout; github: GitHub "
+    "Actions annotations (::error file=…,line=…::) on stdout, one per problem.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (--format json).")
 @click.option("--strict", is_flag=True, help="Treat warnings (unknown models, voices) as errors.")
 @set_option
 @handle_errors
 def validate(
-    file: str, env: str | None, as_json: bool, strict: bool, sets: tuple[str, ...]
+    file: str,
+    env: str | None,
+    output_format: str,
+    as_json: bool,
+    strict: bool,
+    sets: tuple[str, ...],
 ) -> None:
     """Check every template (in every environment unless --env) against its endpoint."""
+    as_json = as_json or output_format == "json"
     try:
         config = load(file)
-        check = config.check(envs=[env] if env else ALL_ENVIRONMENTS, environ=os.environ, sets=sets)
+        check = config.check(
+            envs=[env] if env else ALL_ENVIRONMENTS,
+            environ=os.environ,
+            sets=sets,
+            env_source=env_source(),
+        )
         diagnostics = check.diagnostics
     except ConfigError as exc:  # unreadable or not TOML: still one answer in the asked format
         config, check, diagnostics = None, None, exc.diagnostics
     valid = not any(d.severity == "error" or strict for d in diagnostics)
     if as_json:
-        echo_json({"valid": valid, "diagnostics": [d.to_json() for d in diagnostics]})
+        echo_json(
+            {
+                "format_version": FORMAT_VERSION,
+                "valid": valid,
+                "diagnostics": [d.to_json() for d in diagnostics],
+            }
+        )
     else:
-        print_diagnostics(diagnostics)
+        if output_format == "github":
+            for diagnostic in diagnostics:
+                click.echo(github_annotation(diagnostic, strict=strict))
+        else:
+            print_diagnostics(diagnostics)
         if config is not None and check is not None and valid:
             envs = [env] if env else ["(default)", *config.environments]
             names = {t.name for t in check.templates}
@@ -63,20 +97,22 @@ def validate(
 
 @main.command()
 @click.argument("file", type=FILE)
-@click.argument("template")
+@click.argument("template", shell_complete=complete_templates)
 @env_option
 @set_option
 @handle_errors
 def render(file: str, template: str, env: str | None, sets: tuple[str, ...]) -> None:
     """Print the exact JSON request body TEMPLATE would send, and nothing else."""
-    resolved = load(file).resolve(template, env, environ=os.environ, sets=sets)
+    resolved = load(file).resolve(
+        template, env, environ=os.environ, sets=sets, env_source=env_source()
+    )
     print_diagnostics(resolved.warnings)
     echo_json(resolved.body)
 
 
 @main.command()
 @click.argument("file", type=FILE)
-@click.argument("template")
+@click.argument("template", shell_complete=complete_templates)
 @click.argument("path", required=False)
 @env_option
 @set_option
@@ -94,15 +130,23 @@ def explain(
 
     PATH narrows the output to one field or table (e.g. audio.output).
     """
-    resolved = load(file).resolve(template, env, environ=os.environ, sets=sets)
+    resolved = load(file).resolve(
+        template, env, environ=os.environ, sets=sets, env_source=env_source()
+    )
     fields = [
         (format_path(leaf), record)
         for leaf, record in resolved.fields.items()
         if path is None or _within(format_path(leaf), path)
     ]
     if path is not None and not fields:
+        from rtconfig._field_lookup import no_such_field
+
+        session = resolved.body.get("session")
+        kind = session.get("type") if isinstance(session, dict) else None
+        problem = no_such_field(resolved.endpoint, kind, path)
         raise ConfigError.single(
-            f"no field at {path!r}: it is not set by any layer (the API default applies)",
+            problem
+            or f"no field at {path!r}: it is not set by any layer (the API default applies)",
             file=file,
             template=template,
             env=env,
@@ -110,6 +154,7 @@ def explain(
     if as_json:
         echo_json(
             {
+                "format_version": FORMAT_VERSION,
                 "template": resolved.name,
                 "env": resolved.env,
                 "endpoint": resolved.endpoint.value,

@@ -6,20 +6,21 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
-from typing import IO, Any
 
 import click
 from click.core import ParameterSource
 
 from rtconfig._cli._common import (
+    color_option,
     echo_json,
     env_option,
+    env_source,
     handle_errors,
     main,
     print_diagnostics,
     set_option,
     templates_option,
+    use_color,
 )
 from rtconfig._config import ALL_ENVIRONMENTS, load
 from rtconfig._endpoints import Endpoint
@@ -31,14 +32,6 @@ FILE = click.Path(dir_okay=False, path_type=str)
 EXIT_SAME = 0
 EXIT_ERROR = 1
 EXIT_DIFFERS = 2
-
-
-def use_color(stream: IO[Any], environ: Mapping[str, str]) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    if environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
 
 
 @main.command()
@@ -73,6 +66,7 @@ def use_color(stream: IO[Any], environ: Mapping[str, str]) -> bool:
     "hidden otherwise.",
 )
 @set_option
+@color_option
 @click.pass_context
 @handle_errors
 def plan(
@@ -93,7 +87,11 @@ def plan(
     from rtconfig._plan.render import plan_json, render_text
 
     the_plan = load(file).plan(
-        env=env, environ=os.environ, templates=list(templates) or None, sets=sets
+        # From RTCONFIG_ENV: let the library read it, so that an unknown one is reported there.
+        env=None if env_source() else env,
+        environ=os.environ,
+        templates=list(templates) or None,
+        sets=sets,
     )
     print_diagnostics(the_plan.warnings)
     if out is not None:
