@@ -1,9 +1,16 @@
-"""The JSON Schema of sessions.toml, for editors (taplo, Even Better TOML) via ``#:schema``."""
+"""The JSON Schema of sessions.toml, for editors (taplo, Even Better TOML) via ``#:schema``.
+
+Shaped so an editor names the wrong key on its line (see :mod:`rtconfig._editor_shape`): a
+template accepts the keys of every endpoint, and ``if``/``then`` rules refuse, key by key, those
+its endpoint (its own ``endpoint``, else ``[api] endpoint``, else realtime/sessions) or its GA
+``type`` does not take.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rtconfig._editor_shape import editor_shaped, refuse
 from rtconfig._endpoints import Endpoint
 from rtconfig._settings import SETTING_KEYS
 from rtconfig._version import __version__
@@ -15,6 +22,7 @@ _PATHS = {
     "type": "array",
     "items": {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"},
 }
+_DEFAULT_ENDPOINT = Endpoint.SESSIONS
 
 
 def _settings_schema() -> dict[str, Any]:
@@ -33,8 +41,8 @@ def _settings_schema() -> dict[str, Any]:
             "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
             "description": "The NAME of the environment variable holding the API key.",
         },
-        "organization": {"type": "string"},
-        "project": {"type": "string"},
+        "organization": {"type": "string", "description": "Default: $OPENAI_ORG_ID."},
+        "project": {"type": "string", "description": "Default: $OPENAI_PROJECT_ID."},
         "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
         "max_retries": {"type": "integer", "minimum": 0, "maximum": 10},
         "concurrency": {"type": "integer", "minimum": 1, "maximum": 256},
@@ -43,20 +51,31 @@ def _settings_schema() -> dict[str, Any]:
     return {"type": "object", "properties": props, "additionalProperties": False}
 
 
-def _fields_schema() -> dict[str, dict[str, Any]]:
-    """Every API field any endpoint accepts in a template; a key two endpoints shape
-    differently accepts either shape (the validator knows the template's endpoint, editors don't).
-    """
+def _variants() -> dict[tuple[Endpoint, str | None], dict[str, Any]]:
+    """The template schema of each endpoint (and GA session type)."""
     from rtconfig._models import template_json_schema
 
-    variants = [
-        template_json_schema(Endpoint.SESSIONS),
-        template_json_schema(Endpoint.CLIENT_SECRETS, "realtime"),
-        template_json_schema(Endpoint.CLIENT_SECRETS, "transcription"),
-        template_json_schema(Endpoint.TRANSCRIPTION_SESSIONS),
-    ]
+    return {
+        (Endpoint.SESSIONS, None): template_json_schema(Endpoint.SESSIONS),
+        (Endpoint.CLIENT_SECRETS, "realtime"): template_json_schema(
+            Endpoint.CLIENT_SECRETS, "realtime"
+        ),
+        (Endpoint.CLIENT_SECRETS, "transcription"): template_json_schema(
+            Endpoint.CLIENT_SECRETS, "transcription"
+        ),
+        (Endpoint.TRANSCRIPTION_SESSIONS, None): template_json_schema(
+            Endpoint.TRANSCRIPTION_SESSIONS
+        ),
+    }
+
+
+def _fields_schema(
+    variants: dict[tuple[Endpoint, str | None], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """Every API field any endpoint accepts in a template; a key two endpoints shape
+    differently accepts either shape (reshaped for editors afterwards)."""
     fields: dict[str, list[dict[str, Any]]] = {}
-    for variant in variants:
+    for variant in variants.values():
         for key, sub in variant.get("properties", {}).items():
             shapes = fields.setdefault(key, [])
             if sub not in shapes:
@@ -66,9 +85,80 @@ def _fields_schema() -> dict[str, dict[str, Any]]:
     }
 
 
+def _keys_of(
+    variants: dict[tuple[Endpoint, str | None], dict[str, Any]],
+    endpoint: Endpoint,
+    session_type: str | None = None,
+) -> set[str]:
+    return {
+        key
+        for (e, t), variant in variants.items()
+        if e is endpoint and (session_type is None or t == session_type)
+        for key in variant.get("properties", {})
+    }
+
+
+def _template_rules(
+    variants: dict[tuple[Endpoint, str | None], dict[str, Any]], fields: set[str]
+) -> list[dict[str, Any]]:
+    """Refuse, key by key, what the template's own ``endpoint`` or GA ``type`` does not take."""
+    rules = []
+    for endpoint in Endpoint:
+        foreign = fields - _keys_of(variants, endpoint)
+        rules.append(
+            {
+                "if": {
+                    "properties": {"endpoint": {"const": endpoint.value}},
+                    "required": ["endpoint"],
+                },
+                "then": refuse(foreign, f"a field of endpoint {endpoint.value}"),
+            }
+        )
+    for session_type in ("realtime", "transcription"):
+        foreign = _keys_of(variants, Endpoint.CLIENT_SECRETS) - _keys_of(
+            variants, Endpoint.CLIENT_SECRETS, session_type
+        )
+        rules.append(
+            {
+                "if": {"properties": {"type": {"const": session_type}}, "required": ["type"]},
+                "then": refuse(foreign, f"a field of a {session_type} session"),
+            }
+        )
+    return rules
+
+
+def _file_rules(
+    variants: dict[tuple[Endpoint, str | None], dict[str, Any]], fields: set[str]
+) -> list[dict[str, Any]]:
+    """Refuse what ``[api] endpoint`` (or the default endpoint) does not take, in templates
+    that do not name their own endpoint."""
+    rules = []
+    for endpoint in Endpoint:
+        names = {"properties": {"endpoint": {"const": endpoint.value}}, "required": ["endpoint"]}
+        condition: dict[str, Any] = {"properties": {"api": names}, "required": ["api"]}
+        if endpoint is _DEFAULT_ENDPOINT:
+            unnamed = {
+                "not": {"properties": {"api": {"required": ["endpoint"]}}, "required": ["api"]}
+            }
+            condition = {"anyOf": [condition, unnamed]}
+        foreign = fields - _keys_of(variants, endpoint)
+        own = {
+            "if": {"not": {"required": ["endpoint"]}},
+            "then": refuse(foreign, f"a field of endpoint {endpoint.value}"),
+        }
+        rules.append(
+            {
+                "if": condition,
+                "then": {"properties": {"templates": {"additionalProperties": own}}},
+            }
+        )
+    return rules
+
+
 def sessions_toml_schema() -> dict[str, Any]:
     """The whole-file schema: ``[api]``, ``[templates.*]`` and ``[environments.*]``."""
-    fields = _fields_schema()
+    variants = _variants()
+    fields = _fields_schema(variants)
     meta: dict[str, Any] = {
         "extends": {
             "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
@@ -92,6 +182,7 @@ def sessions_toml_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {**fields, **meta},
         "additionalProperties": False,
+        "allOf": _template_rules(variants, set(fields)),
     }
     overlay = {
         "type": "object",
@@ -101,7 +192,7 @@ def sessions_toml_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     settings = _settings_schema()
-    return {
+    schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": f"https://rtconfig.dev/schema/sessions-{__version__}.json",
         "title": "rtconfig sessions.toml",
@@ -127,4 +218,7 @@ def sessions_toml_schema() -> dict[str, Any]:
                 },
             },
         },
+        "allOf": _file_rules(variants, set(fields)),
     }
+    shaped: dict[str, Any] = editor_shaped(schema)
+    return shaped

@@ -29,10 +29,19 @@ Durability, exactly:
   machine, see ``docs/performance.md``); ``fsync=False`` never fsyncs.
 - A failed background fsync is raised (``OSError``) by the next ``emit``, ``sync`` or
   ``close``.
+- A path that is not a regular file — a FIFO (``mkfifo``), ``/dev/stdout``, a pipe a log
+  collector reads, a character device — is written the same way (one ``os.write`` per record,
+  so lines stay whole up to ``PIPE_BUF``) and never fsynced: there is no storage under it to
+  sync, and the reader decides what is durable. A FIFO nobody is reading is refused at once.
+
+:class:`LoggingAudit` sends the same records (the same fields, the same redaction) to a stdlib
+``logging`` logger instead, so a backend's audit reaches whatever log pipeline it already has;
+with several replicas, give each process its own file (``audit-<host>-<pid>.jsonl``) or use it.
 """
 
 from __future__ import annotations
 
+import errno
 import getpass
 import hashlib
 import json
@@ -51,6 +60,7 @@ from rtconfig._version import __version__
 __all__ = [
     "REDACTED",
     "AuditLog",
+    "LoggingAudit",
     "NullAudit",
     "Redactor",
     "default_audit_path",
@@ -331,9 +341,10 @@ class _AppendOnlyFile:
 
 
 def _ends_without_newline(fd: int) -> bool:
-    size = os.fstat(fd).st_size
-    if size == 0:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
         return False
+    size = info.st_size
     try:
         return os.pread(fd, 1, size - 1) != b"\n"
     except OSError:
@@ -367,23 +378,13 @@ class AuditLog:
         self.actor = actor or resolve_actor(os.environ if environ is None else environ)
         self.redactor = Redactor(secrets)
         self._fd = _open_append(self.path)
-        self._sink = _AppendOnlyFile(self._fd, fsync=fsync, interval_s=fsync_interval_s)
+        #: False for a FIFO, a pipe, /dev/stdout: written the same way, never fsynced.
+        self.regular_file = stat.S_ISREG(os.fstat(self._fd).st_mode)
+        self._sink = _AppendOnlyFile(
+            self._fd, fsync=fsync and self.regular_file, interval_s=fsync_interval_s
+        )
         self._closed = False
-        import structlog  # here, so that importing this module stays cheap
-
-        self._logger = structlog.wrap_logger(
-            self._sink,
-            processors=[
-                self._add_standard_fields,
-                structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
-                self.redactor,
-                _render_json,
-                self.redactor.scrub_rendered,
-            ],
-            wrapper_class=structlog.BoundLogger,
-            context_class=dict,
-            cache_logger_on_first_use=False,
-        ).bind()
+        self._logger = _record_logger(self._sink, self._add_standard_fields, self.redactor)
 
     def __repr__(self) -> str:
         return f"<AuditLog {str(self.path)!r} run_id={self.run_id!r}>"
@@ -427,6 +428,25 @@ class AuditLog:
         return event_dict
 
 
+def _record_logger(sink: Any, add_standard_fields: Any, redactor: Redactor) -> Any:
+    """The structlog chain both sinks share (see the module docstring), writing to ``sink``."""
+    import structlog  # here, so that importing this module stays cheap
+
+    return structlog.wrap_logger(
+        sink,
+        processors=[
+            add_standard_fields,
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+            redactor,
+            _render_json,
+            redactor.scrub_rendered,
+        ],
+        wrapper_class=structlog.BoundLogger,
+        context_class=dict,
+        cache_logger_on_first_use=False,
+    ).bind()
+
+
 class NullAudit:
     """An audit sink that records nothing (the library default)."""
 
@@ -444,7 +464,15 @@ def _render_json(logger: Any, method_name: str, event_dict: Any) -> str:
 
 
 def _open_append(path: Path) -> int:
-    """Open ``path`` for appending, creating it 0600 and missing parents 0700."""
+    """Open ``path`` for appending, creating it 0600 and missing parents 0700. A path that
+    exists and is not a regular file (a FIFO, ``/dev/stdout``) is opened write-only as it is:
+    nothing is created or chmod-ed, and a FIFO without a reader is refused at once."""
+    try:
+        existing = os.stat(path)
+    except OSError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        return _open_stream(path)
     parent = path.parent
     missing: list[Path] = []
     while not parent.exists():
@@ -488,6 +516,19 @@ def _write_gitignore(directory: Path) -> None:
         os.close(fd)
 
 
+def _open_stream(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO with no reader
+            raise OSError(
+                exc.errno, f"audit log {path} is a FIFO that nobody is reading", str(path)
+            ) from None
+        raise
+    os.set_blocking(fd, True)  # opened non-blocking only so that a reader-less FIFO fails
+    return fd
+
+
 def _tighten(directory: Path, mode: int) -> None:
     try:
         info = directory.stat()
@@ -520,3 +561,7 @@ def read_audit_log(path: str | os.PathLike[str], *, strict: bool = False) -> lis
         elif strict and number != last:
             raise ValueError(f"{os.fspath(path)}:{number + 1}: not a JSON record")
     return records
+
+
+# The stdlib-logging sink shares this module's chain; it lives beside it to keep modules small.
+from rtconfig._audit_logging import LoggingAudit  # noqa: E402

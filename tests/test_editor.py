@@ -97,24 +97,127 @@ def test_a_good_file_passes(tmp_path: Path) -> None:
     assert _taplo(tmp_path, "sessions.toml") == (0, [])
 
 
-def test_a_misspelled_key_fails_at_its_line(tmp_path: Path) -> None:
-    """`modle = …` fails; taplo's message names the key and points at its own line (taplo also
-    marks the other keys of the same table for an unexpected property)."""
+def _one_error(errors: list[tuple[str, int, int]], line: int) -> str:
+    """The single error taplo reported, which must be on ``line``; its message."""
+    assert len(errors) == 1, errors
+    assert errors[0][1] == line, errors
+    return errors[0][0]
+
+
+def test_a_misspelled_key_is_one_error_on_its_line(tmp_path: Path) -> None:
+    """`modle = …` is ONE error, on its line, saying the key is unknown and listing the keys
+    a template takes (`model` among them) — not every key of the table marked."""
     _schema(tmp_path)
     line = _with_typo(tmp_path, 'model = "gpt-realtime"', 'modle = "gpt-realtime"')
     code, errors = _taplo(tmp_path, "sessions.toml")
     assert code == 1
-    assert all("'modle' was unexpected" in message for message, _, _ in errors)
-    assert (line, 1) in {(at, col) for _, at, col in errors}
+    message = _one_error(errors, line)
+    assert "unknown key" in message and "model" in message
 
 
-def test_a_nested_typo_fails_at_its_line(tmp_path: Path) -> None:
-    """A typo inside a nested table (`audio.output.voise`) fails and marks its own line."""
+@pytest.mark.parametrize(
+    ("good", "bad", "named"),
+    [
+        ('voice = "marin"', 'voise = "marin"', "voice"),  # [templates.support.audio.output]
+        ("speed = 1.1", "sped = 1.1", "speed"),
+        (
+            "audio.output.speed = 1.2",  # an environment overlay, a dotted key
+            "audio.output.spede = 1.2",
+            "speed",
+        ),
+    ],
+)
+def test_a_nested_typo_is_one_error_on_its_line(
+    tmp_path: Path, good: str, bad: str, named: str
+) -> None:
+    """A typo under `audio` (which GA realtime, GA transcription and the beta endpoints shape
+    differently) is one error on its line naming the keys that table takes, not 5–15
+    identical "not valid under any of the schemas listed in the 'anyOf' keyword"."""
     _schema(tmp_path)
-    line = _with_typo(tmp_path, 'voice = "marin"', 'voise = "marin"')
+    line = _with_typo(tmp_path, good, bad)
     code, errors = _taplo(tmp_path, "sessions.toml")
     assert code == 1
-    assert (line, 1) in {(at, col) for _, at, col in errors}
+    message = _one_error(errors, line)
+    assert "unknown key" in message and named in message
+    assert "anyOf" not in message
+
+
+EXTRA = """
+[templates.vad.audio.input.turn_detection]
+type = "server_vad"
+silence_duration_ms = 200
+
+[[templates.support.tools]]
+type = "function"
+name = "lookup"
+parameters = { type = "object" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("good", "bad", "named"),
+    [
+        # a discriminated union (server_vad | semantic_vad), told apart by `type`
+        ("silence_duration_ms = 200", "silense_duration_ms = 200", "unknown key"),
+        ("silence_duration_ms = 200", 'eagerness = "low"', "eagerness is not"),
+        # an array of tables (function | mcp tools)
+        ('name = "lookup"', 'nmae = "lookup"', "unknown key"),
+    ],
+)
+def test_typos_inside_unions_and_arrays_are_one_error(
+    tmp_path: Path, good: str, bad: str, named: str
+) -> None:
+    """Inside turn_detection (server_vad or semantic_vad) and a tools entry, a typo is one
+    error on its line; a key of the other union member (`eagerness` is semantic_vad's) is one
+    error naming that key and the `type` that does not take it."""
+    _schema(tmp_path)
+    text = GOOD.replace(
+        "[templates.push-to-talk]",
+        '[templates.vad]\nextends = "support"\n\n[templates.push-to-talk]',
+    )
+    lines = (text + EXTRA).splitlines()
+    number = lines.index(good) + 1
+    lines[number - 1] = bad
+    (tmp_path / "sessions.toml").write_text("\n".join(lines) + "\n")
+    code, errors = _taplo(tmp_path, "sessions.toml")
+    assert code == 1
+    message = _one_error(errors, number)
+    assert named in message
+    if named == "eagerness is not":
+        assert "server_vad" in message
+
+
+def test_a_key_of_another_endpoint_is_one_error_naming_it(tmp_path: Path) -> None:
+    """A beta-only key (`voice` at the top) in a template of the GA endpoint, and a GA key
+    (`audio`) in a template that names the beta endpoint, are each one error on its line naming
+    the key and the endpoint (the endpoint comes from the template, else from [api])."""
+    _schema(tmp_path)
+    line = _with_typo(tmp_path, 'model = "gpt-realtime"', 'voice = "marin"')
+    code, errors = _taplo(tmp_path, "sessions.toml")
+    assert code == 1
+    message = _one_error(errors, line)
+    assert "voice is not" in message and "realtime/client_secrets" in message
+    beta = (
+        "#:schema ./sessions.schema.json\n"
+        '[templates.old]\nmodel = "gpt-realtime"\nvoice = "marin"\noutput_modalities = ["audio"]\n'
+    )
+    (tmp_path / "sessions.toml").write_text(beta)
+    code, errors = _taplo(tmp_path, "sessions.toml")
+    assert code == 1  # no [api] endpoint: the default, realtime/sessions (beta)
+    assert {at for _, at, _ in errors} == {5}
+    assert all("output_modalities is not" in m and "realtime/sessions" in m for m, _, _ in errors)
+
+
+def test_a_transcription_session_refuses_realtime_keys(tmp_path: Path) -> None:
+    """`type = "transcription"` templates refuse the realtime session's keys, one error on
+    the key's line naming it and the session type."""
+    _schema(tmp_path)
+    text = GOOD + '\n[templates.scribe]\ntype = "transcription"\ninstructions = "x"\n'
+    (tmp_path / "sessions.toml").write_text(text)
+    code, errors = _taplo(tmp_path, "sessions.toml")
+    assert code == 1
+    message = _one_error(errors, len(text.splitlines()))
+    assert "instructions is not" in message and "transcription session" in message
 
 
 def test_a_wrong_enum_value_fails_exactly_at_its_line(tmp_path: Path) -> None:

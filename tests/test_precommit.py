@@ -51,14 +51,18 @@ def _hook_repo(tmp: Path) -> Path:
 
 
 def _consumer(tmp: Path) -> tuple[Path, dict[str, int]]:
-    """A user's repository with three projects: `good` (valid, lock fresh), `stale` (valid,
-    lock out of date) and `typo` (a misspelled key). Returns it and the typo's line."""
+    """A user's repository with five projects: `good` (valid, lock fresh), `stale` (valid,
+    lock out of date), `typo` (a misspelled key), `warn` (valid but for a warning: the voice
+    "ceder") and `prompted` (prompts in files, lock fresh). Returns it and the typo's and the
+    warning's lines."""
     repo = tmp / "consumer"
     repo.mkdir()
     for name, example in (
         ("good", "push-to-talk"),
         ("stale", "voice-agent"),
         ("typo", "beta-endpoint"),
+        ("warn", "push-to-talk"),
+        ("prompted", "prompts-in-files"),
     ):
         shutil.copytree(EXAMPLES / example, repo / name, ignore=shutil.ignore_patterns(".rtconfig"))
     stale = repo / "stale" / "sessions.toml"
@@ -68,9 +72,14 @@ def _consumer(tmp: Path) -> tuple[Path, dict[str, int]]:
     line = next(i for i, text in enumerate(lines, 1) if text.startswith("temperature = "))
     lines[line - 1] = lines[line - 1].replace("temperature", "temprature")
     typo.write_text("\n".join(lines) + "\n")
+    warn = repo / "warn" / "sessions.toml"
+    lines = warn.read_text().splitlines()
+    voice = next(i for i, text in enumerate(lines, 1) if 'voice = "' in text)
+    lines[voice - 1] = re.sub(r'voice = "[^"]*"', 'voice = "ceder"', lines[voice - 1])
+    warn.write_text("\n".join(lines) + "\n")
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
-    return repo, {"typo": line}
+    return repo, {"typo": line, "warn": voice}
 
 
 def _hook_outputs(output: str) -> dict[str, tuple[str, str]]:
@@ -96,6 +105,8 @@ def test_manifest_declares_both_hooks_for_python() -> None:
     assert all(hook["language"] == "python" for hook in hooks.values())
     assert re.search(hooks["rtconfig-validate"]["files"], "services/voice/sessions.toml")
     assert re.search(hooks["rtconfig-lock-check"]["files"], "sessions.lock.json")
+    assert re.search(hooks["rtconfig-lock-check"]["files"], "voice/prompts/support.md")
+    assert "--strict" in hooks["rtconfig-validate"]["entry"]
     done = subprocess.run(
         [sys.executable, "-m", "pre_commit", "validate-manifest", ".pre-commit-hooks.yaml"],
         cwd=REPO,
@@ -110,30 +121,12 @@ def test_manifest_declares_both_hooks_for_python() -> None:
 )
 def test_try_repo_runs_both_hooks_and_catches_typos_and_stale_locks(tmp_path: Path) -> None:
     """`pre-commit try-repo` installs the hooks from a repository and runs them: valid files
-    pass, the typo fails at its file:line, the stale lock file fails naming its template."""
+    pass, the typo fails at its file:line, a warning fails (visible, since the hook is strict),
+    the stale lock file fails naming its template; then a commit of only a prompt file runs the
+    lock check on the TOML beside it, which fails."""
     hooks_repo = _hook_repo(tmp_path)
     consumer, lines = _consumer(tmp_path)
-    env = {
-        k: v for k, v in os.environ.items() if not k.upper().startswith(("RTCONFIG", "PRE_COMMIT"))
-    }
-    env.update(PRE_COMMIT_HOME=str(tmp_path / "cache"), NO_COLOR="1", PRE_COMMIT_COLOR="never")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pre_commit",
-            "try-repo",
-            str(hooks_repo),
-            "--all-files",
-            "--color",
-            "never",
-        ],
-        cwd=consumer,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=540,
-    )
+    done = _try_repo(tmp_path, hooks_repo, consumer, "--all-files")
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     hooks = _hook_outputs(output)
@@ -143,8 +136,53 @@ def test_try_repo_runs_both_hooks_and_catches_typos_and_stale_locks(tmp_path: Pa
     assert "stale/sessions.toml is valid" in validate
     assert f"typo/sessions.toml:{lines['typo']}:1: error:" in validate
     assert "temprature" in validate
+    # Warnings fail the validate hook (it is strict), so pre-commit shows them.
+    assert f"warn/sessions.toml:{lines['warn']}:" in validate and "ceder" in validate
     status, lock = hooks["rtconfig lock --check"]
     assert status == "Failed", output
     assert "good/sessions.lock.json is up to date" in lock
     assert "stale/sessions.lock.json" in lock and lock.count("concierge") == 1  # once, serially
     assert f"typo/sessions.toml:{lines['typo']}:1: error:" in lock
+    assert lock.count("prompted/sessions.lock.json is up to date") == 1  # its prompts: once
+
+    # A commit that changes only a prompt file: the lock check runs (on the TOML beside it)
+    # and fails; validate has nothing to do.
+    prompt = consumer / "prompted" / "prompts" / "billing.md"
+    prompt.write_text(prompt.read_text() + "\n- Always thank the caller.\n")
+    changed = str(prompt.relative_to(consumer))
+    done = _try_repo(tmp_path, hooks_repo, consumer, "--files", changed)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    hooks = _hook_outputs(output)
+    assert hooks["rtconfig validate"][0] == "(no files to check)Skipped", output
+    status, lock = hooks["rtconfig lock --check"]
+    assert status == "Failed", output
+    assert "stale:" in lock and "prompted/sessions.lock.json is stale" in lock
+
+
+def _try_repo(
+    tmp_path: Path, hooks_repo: Path, consumer: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`pre-commit try-repo HOOKS_REPO ARGS…` in the consumer, with a cache of its own (the
+    hook environment is built on the first call and reused by the next)."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.upper().startswith(("RTCONFIG", "PRE_COMMIT"))
+    }
+    env.update(PRE_COMMIT_HOME=str(tmp_path / "cache"), NO_COLOR="1", PRE_COMMIT_COLOR="never")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pre_commit",
+            "try-repo",
+            str(hooks_repo),
+            *args,
+            "--color",
+            "never",
+        ],
+        cwd=consumer,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )

@@ -41,7 +41,11 @@ FILE = click.Path(dir_okay=False, path_type=str)
     "Actions annotations (::error file=…,line=…::) on stdout, one per problem.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (--format json).")
-@click.option("--strict", is_flag=True, help="Treat warnings (unknown models, voices) as errors.")
+@click.option(
+    "--strict/--no-strict",
+    default=False,
+    help="Treat warnings (unknown models, voices) as errors (the pre-commit hook's default).",
+)
 @set_option
 @handle_errors
 def validate(
