@@ -142,9 +142,9 @@ def test_logging_sink_plugs_into_the_applier(
     file = tmp_path / "sessions.toml"
     file.write_text(SESSIONS)
     with Emulator() as api:
-        resolved = rtconfig.load(file).resolve("support", environ={}, base_url=api.base_url)
+        plan = rtconfig.load(file).plan(environ=api.environ(), base_url=api.base_url)
         with rtconfig.Applier(environ=api.environ(), audit=LoggingAudit()) as applier:
-            result = applier.mint(rtconfig.MintJob.from_resolved(resolved))
+            result = applier.mint(plan.templates[0])
     assert result.ok and result.client_secret
     logged = [r.getMessage() for r in caplog.records if r.name == "rtconfig.audit"]
     assert any('"event":"mint.succeeded"' in line for line in logged)
