@@ -24,7 +24,13 @@ from rtconfig._version import __version__
 
 if TYPE_CHECKING:
     from rtconfig._apply.engine import Applier, AsyncApplier, CallbackError
-    from rtconfig._apply.results import ApplyReport, FailureKind, MintFailure, MintResult
+    from rtconfig._apply.results import (
+        ApplyReport,
+        FailureKind,
+        MintFailure,
+        MintResult,
+        MintSuccess,
+    )
     from rtconfig._apply.retry import RetryPolicy
     from rtconfig._apply.run import apply
     from rtconfig._config import ALL_ENVIRONMENTS, Check, Config, load
@@ -69,6 +75,7 @@ __all__ = [
     "MintError",
     "MintFailure",
     "MintResult",
+    "MintSuccess",
     "Origin",
     "OriginKind",
     "Plan",
@@ -96,7 +103,13 @@ __all__ = [
 # (tests/test_public_api.py resolves every one).
 _LAZY = {
     "rtconfig._apply.engine": ("Applier", "AsyncApplier", "CallbackError"),
-    "rtconfig._apply.results": ("ApplyReport", "FailureKind", "MintFailure", "MintResult"),
+    "rtconfig._apply.results": (
+        "ApplyReport",
+        "FailureKind",
+        "MintFailure",
+        "MintResult",
+        "MintSuccess",
+    ),
     "rtconfig._apply.retry": ("RetryPolicy",),
     "rtconfig._apply.run": ("apply",),
     "rtconfig._config": ("ALL_ENVIRONMENTS", "Check", "Config", "load"),

@@ -119,7 +119,7 @@ def test_plan_detailed_exitcode_zero_when_locked(write_toml: Callable[..., Path]
     assert runner.invoke(main, ["lock", str(path)]).exit_code == 0
     fresh = runner.invoke(main, ["plan", str(path), "--detailed-exitcode"])
     assert fresh.exit_code == 0, fresh.output
-    assert "Plan: 0 to mint (0 new, 0 changed), 2 unchanged." in fresh.stdout
+    assert "Plan: 2 to mint (0 new, 0 changed, 2 unchanged since the lock)." in fresh.stdout
     path.write_text(SIMPLE.replace('"echo"', '"ash"'))
     stale = runner.invoke(main, ["plan", str(path), "--detailed-exitcode"])
     assert stale.exit_code == 2
@@ -406,4 +406,7 @@ def test_render_text_colours_only_when_asked(write_toml: Callable[..., Path]) ->
     assert "\x1b[32m+\x1b[0m" in coloured and "\x1b[31m-\x1b[0m" in coloured
     plain = render_text(plan, color=False)
     assert "\x1b[" not in plain
-    assert "Plan: 1 to mint (1 new, 0 changed), 1 unchanged, 1 removed." in plain
+    assert (
+        "Plan: 2 to mint (1 new, 0 changed, 1 unchanged since the lock; 1 removed from the file)."
+        in plain
+    )

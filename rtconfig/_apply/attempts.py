@@ -10,11 +10,12 @@ already minted is still returned (``audit_error`` says what happened).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
 from rtconfig._apply.preflight import preflight
+from rtconfig._apply.progress import MintRetrying
 from rtconfig._apply.request import prepare
 from rtconfig._apply.responses import Outcome, Response, classify
 from rtconfig._apply.results import FailureKind, MintFailure, MintResult
@@ -107,6 +108,19 @@ class Core:
         self.stop_event = threading.Event()
         self.audit_error: BaseException | None = None
         self._audit_lock = threading.Lock()
+        #: Called with each :class:`MintRetrying` as it happens (from the minting thread).
+        self.on_progress: Callable[[MintRetrying], None] | None = None
+
+    def progress(self, event: MintRetrying) -> None:
+        """Report progress; a callback that raises is dropped (progress is informative: it
+        must not change what is minted)."""
+        callback = self.on_progress
+        if callback is None:
+            return
+        try:
+            callback(event)
+        except Exception:
+            self.on_progress = None
 
     # -- audit (fail-safe) -------------------------------------------------------------------
 
@@ -297,6 +311,17 @@ class Mint:
                     error_message=failure.message,
                     delay_ms=round(delay * 1000.0, 1),
                 )
+                core.progress(
+                    MintRetrying(
+                        template=record.name,
+                        env=record.env,
+                        endpoint=record.endpoint,
+                        attempt=attempt + 1,
+                        reason=_reason(outcome, failure),
+                        http_status=outcome.status,
+                        delay_s=delay,
+                    )
+                )
                 return delay
             failure = _note(
                 failure,
@@ -318,6 +343,15 @@ class Mint:
             "mint.failed", **_fields(self.record, self.attempt, outcome), **_error_fields(failure)
         )
         return _failed(self.record, failure, attempts=self.attempt, outcome=outcome)
+
+
+def _reason(outcome: Outcome, failure: MintFailure) -> str:
+    """What the failed attempt got, in a few words: ``429``, ``HTTP 503``, ``timeout``."""
+    if outcome.status == 429:
+        return "429"
+    if outcome.status is not None:
+        return f"HTTP {outcome.status}"
+    return failure.kind.value.replace("_", " ")
 
 
 def _scrub(text: str, key: str) -> str:

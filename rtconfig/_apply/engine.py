@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from rtconfig._apply.attempts import AuditSink, CallbackError, Core, Mint, check_records
+from rtconfig._apply.progress import MintRetrying
 from rtconfig._apply.results import MintFailure, MintResult
 from rtconfig._apply.retry import Clock, RetryPolicy
 from rtconfig._apply.transport import (
@@ -56,6 +57,8 @@ class Applier:
     in flight (default: the first record's ``[api].concurrency``). ``audit``: where events go.
     ``transport``: an ``httpx.BaseTransport`` to send through (``httpx.MockTransport`` in
     tests; default: rtconfig's own connections, with the environment's proxies).
+    ``on_progress``: called with a :class:`MintRetrying` each time a mint is about to wait and
+    try again (from the minting thread; one that raises is dropped).
     """
 
     def __init__(
@@ -67,10 +70,12 @@ class Applier:
         transport: Any = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
+        on_progress: Callable[[MintRetrying], None] | None = None,
     ) -> None:
         if transport is not None and not callable(getattr(transport, "handle_request", None)):
             raise TypeError("transport must be an httpx.BaseTransport (e.g. httpx.MockTransport)")
         self._core = Core(environ, concurrency, audit, retry, clock, transport is None)
+        self._core.on_progress = on_progress
         self._transport = transport
         self._sender: Sender | None = None
         self._lock = threading.Lock()
@@ -239,10 +244,12 @@ class AsyncApplier:
         transport: Any = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
+        on_progress: Callable[[MintRetrying], None] | None = None,
     ) -> None:
         if transport is not None and not callable(getattr(transport, "handle_async_request", None)):
             raise TypeError("transport must be an httpx.AsyncBaseTransport (httpx.MockTransport)")
         self._core = Core(environ, concurrency, audit, retry, clock, transport is None)
+        self._core.on_progress = on_progress
         if self._core.concurrency is None:
             self._core.concurrency = DEFAULT_ASYNC_CONCURRENCY
         self._transport = transport

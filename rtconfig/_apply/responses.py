@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from rtconfig._apply.results import FailureKind, MintFailure, MintResult
+from rtconfig._apply.results import FailureKind, MintFailure, MintResult, MintSuccess
 from rtconfig._apply.retry import should_retry
 from rtconfig._endpoints import Endpoint, template_path
 from rtconfig._errors import format_path
@@ -124,7 +124,7 @@ def _from_payload(record: PlanRecord, data: Any, base: Outcome) -> Outcome:
         failure = MintFailure(FailureKind.INVALID_RESPONSE, message, http_status=base.status)
         return replace(base, failure=failure)
     valid_expiry = isinstance(expires_at, int) and not isinstance(expires_at, bool)
-    result = MintResult(
+    result = MintSuccess(
         template=record.name,
         env=record.env,
         endpoint=record.endpoint,

@@ -7,14 +7,14 @@ why, with a :class:`FailureKind` a program can branch on. Pure values; no httpx 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import MintError
 
-__all__ = ["ApplyReport", "FailureKind", "MintFailure", "MintResult"]
+__all__ = ["ApplyReport", "FailureKind", "MintFailure", "MintResult", "MintSuccess"]
 
 
 class FailureKind(StrEnum):
@@ -133,11 +133,28 @@ class MintResult:
             "latency_ms": self.latency_ms,
         }
 
-    def raise_for_error(self) -> MintResult:
-        """Return self when minted, else raise :class:`MintError` describing the failure."""
+    def raise_for_error(self) -> MintSuccess:
+        """Return the result as a :class:`MintSuccess` when minted (``client_secret`` is then a
+        ``str`` for the type checker), else raise :class:`MintError` describing the failure."""
         if not self.ok:
             raise MintError(f"{self.label}: {self.error}")
-        return self
+        if isinstance(self, MintSuccess):
+            return self
+        if self.client_secret is None:
+            raise MintError(f"{self.label}: marked ok but carries no client_secret")
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return MintSuccess(**values)
+
+
+@dataclass(frozen=True)
+class MintSuccess(MintResult):
+    """A result that minted: ``ok`` is True and ``client_secret`` is the token, a ``str``.
+
+    The engines return this class for every success, so ``isinstance(result, MintSuccess)``
+    (or :meth:`MintResult.raise_for_error`) narrows ``client_secret`` for the type checker.
+    """
+
+    client_secret: str = field(default="", repr=False)
 
 
 def _hide(value: Any, secret: str | None) -> Any:

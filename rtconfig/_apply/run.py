@@ -24,6 +24,7 @@ from typing import Any
 
 from rtconfig._apply.engine import Applier, AuditSink
 from rtconfig._apply.preflight import check_base_url
+from rtconfig._apply.progress import MintRetrying
 from rtconfig._apply.request import prepare
 from rtconfig._apply.results import ApplyReport, MintResult
 from rtconfig._apply.retry import RetryPolicy
@@ -111,6 +112,7 @@ def apply(
     transport: Any = None,
     retry: RetryPolicy | None = None,
     on_result: Callable[[MintResult], None] | None = None,
+    on_progress: Callable[[MintRetrying], None] | None = None,
     handle_signals: bool = False,
     run_id: str | None = None,
     audit: AuditSink | None = None,
@@ -120,7 +122,9 @@ def apply(
 
     ``environ`` defaults to the one the plan was made with (where the key is read).
     ``audit_log`` defaults to ``.rtconfig/audit.jsonl`` beside the plan's TOML; ``audit`` replaces
-    the log with another sink. ``concurrency`` defaults to ``[api].concurrency``. Raises
+    the log with another sink. ``concurrency`` defaults to ``[api].concurrency``. ``on_result``
+    is called with each result as it finishes, ``on_progress`` with a :class:`MintRetrying` when
+    a mint waits to try again. Raises
     :class:`ConfigError` (nothing sent) when a record cannot be sent or, with ``locked``, is
     not the locked body; :class:`TypeError` for arguments of the wrong type.
     """
@@ -142,7 +146,12 @@ def apply(
     try:
         with (
             Applier(
-                audit=audit, environ=environ, concurrency=size, transport=transport, retry=retry
+                audit=audit,
+                environ=environ,
+                concurrency=size,
+                transport=transport,
+                retry=retry,
+                on_progress=on_progress,
             ) as applier,
             _graceful_stop(applier, handle_signals) as received,
         ):

@@ -31,6 +31,7 @@ from rtconfig._errors import UsageError
 from rtconfig._plan.records import label
 
 if TYPE_CHECKING:
+    from rtconfig._apply.progress import MintRetrying
     from rtconfig._apply.results import ApplyReport, MintFailure, MintResult
     from rtconfig._plan.records import Plan
 
@@ -68,7 +69,8 @@ PROGRESS_BAR_THRESHOLD = 20
     "-o",
     type=click.Path(dir_okay=False, path_type=str),
     metavar="P",
-    help="Also write the result JSON (tokens included) to P, mode 0600, atomically.",
+    help="Write the result JSON (tokens included) to P, mode 0600, atomically; stdout's JSON "
+    'then shows every token as "(sensitive)".',
 )
 @click.option(
     "--locked",
@@ -80,6 +82,12 @@ PROGRESS_BAR_THRESHOLD = 20
     "--emulate",
     is_flag=True,
     help="Mint against an in-process emulator (offline; the tokens are not real).",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress on stderr (retries, each template as it finishes); failures still show.",
 )
 @handle_errors
 def apply(
@@ -94,6 +102,7 @@ def apply(
     locked: bool,
     dry_run: bool,
     emulate: bool,
+    quiet: bool,
 ) -> None:
     """Mint one session per selected template and print the results as JSON.
 
@@ -132,7 +141,7 @@ def apply(
     if dry_run:
         _dry_run(the_plan, output)
         return
-    sys.exit(_mint(the_plan, concurrency, audit_log, output, emulate))
+    sys.exit(_mint(the_plan, concurrency, audit_log, output, emulate, quiet))
 
 
 @main.command()
@@ -225,7 +234,13 @@ def _dry_run(plan: Plan, output: str | None) -> None:
                 "not set; a real apply would refuse to start",
                 err=True,
             )
-    document = {"run_id": new_run_id(), "dry_run": True, "results": [], "requests": requests}
+    document = {
+        "format_version": 1,
+        "run_id": new_run_id(),
+        "dry_run": True,
+        "results": [],
+        "requests": requests,
+    }
     if output:
         write_private(output, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
@@ -243,6 +258,7 @@ def _mint(
     audit_log: str | None,
     output: str | None,
     emulate: bool,
+    quiet: bool,
 ) -> int:
     import rtconfig
 
@@ -265,7 +281,7 @@ def _mint(
             f"{emulator.base_url}; the tokens are EMULATED and will not work with OpenAI",
             err=True,
         )
-    progress = _Progress(len(plan.templates))
+    progress = _Progress(len(plan.templates), quiet=quiet)
     try:
         report = rtconfig.apply(
             plan,
@@ -274,6 +290,7 @@ def _mint(
             concurrency=concurrency,
             output=output,
             on_result=progress.report,
+            on_progress=progress.retrying,
             handle_signals=True,
             started={"emulated": emulate},
         )
@@ -281,8 +298,12 @@ def _mint(
         if emulator is not None:
             emulator.close()
     progress.done()
-    click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
-    _summary(report, output)
+    # With --output the tokens are in the file only; on stdout each is "(sensitive)" (CONTRACT
+    # §13) — unless the file could not be written, when stdout is the only copy.
+    sensitive = output is None or report.output_error is not None
+    click.echo(json.dumps(report.to_json(sensitive=sensitive), indent=2, ensure_ascii=False))
+    if not (quiet and report.ok):
+        _summary(report, output)
     return report.exit_code
 
 
@@ -312,19 +333,36 @@ def _summary(report: ApplyReport, output: str | None) -> None:
 
 
 class _Progress:
-    """One human line per template on stderr (a counter line instead, for many on a TTY)."""
+    """Progress on stderr, as Terraform reports it: a line when a mint waits to retry, one line
+    per template as it finishes (on a TTY with many templates, a counter line instead of the
+    successes). Plain lines when stderr is not a TTY; ``quiet``: failures only."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, quiet: bool = False) -> None:
         self._total = total
         self._done = 0
         self._lock = threading.Lock()
-        self._bar = total > PROGRESS_BAR_THRESHOLD and sys.stderr.isatty()
+        self._quiet = quiet
+        self._bar = total > PROGRESS_BAR_THRESHOLD and sys.stderr.isatty() and not quiet
+
+    def retrying(self, event: MintRetrying) -> None:
+        """``support [production]: still minting (attempt 2 after 429, waiting 2 s)``."""
+        if self._quiet:
+            return
+        line = (
+            f"{event.label}: still minting (attempt {event.attempt} after {event.reason}, "
+            f"waiting {event.delay_s:.2g} s)"
+        )
+        with self._lock:
+            click.echo(("\r\x1b[K" if self._bar else "") + line, err=True)
 
     def report(self, result: MintResult) -> None:
         with self._lock:
             self._done += 1
             line = _describe(result)
-            if self._bar:
+            if self._quiet:
+                if not result.ok:
+                    click.echo(line, err=True)
+            elif self._bar:
                 if not result.ok:
                     click.echo("\r\x1b[K" + line, err=True)
                 click.echo(f"\r\x1b[Kminting: {self._done}/{self._total}", err=True, nl=False)

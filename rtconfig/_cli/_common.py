@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "schema": "_core",
     "plan": "_plan",
     "lock": "_plan",
+    "show": "_plan",
     "import": "_plan",
     "apply": "_apply",
     "emulate": "_apply",

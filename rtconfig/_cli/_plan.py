@@ -127,6 +127,59 @@ def plan(
 
 
 @main.command()
+@click.argument("plan_file", metavar="PLAN", type=FILE)
+@click.option("--json", "as_json", is_flag=True, help="Print the saved plan as JSON on stdout.")
+@click.option(
+    "--explain",
+    "-v",
+    "--verbose",
+    "explain",
+    is_flag=True,
+    help="Show where each value came from, and every field and template.",
+)
+@color_option
+@handle_errors
+def show(plan_file: str, as_json: bool, explain: bool) -> None:
+    """Print a saved plan (from `plan --out`) as `plan` printed it, with nothing re-resolved.
+
+    A note on stderr says when the plan is stale (`apply PLAN` would then refuse it).
+    """
+    from dataclasses import replace
+
+    from rtconfig._plan.make import with_fields
+    from rtconfig._plan.render import plan_json, render_text
+    from rtconfig._plan.saved import read_saved_plan, stale_reasons
+
+    saved = read_saved_plan(plan_file, os.environ, check=False)
+    the_plan = saved.plan(os.environ)
+    # The records keep how each compared with the lock file when the plan was made; their
+    # comparison with the spec's defaults is made again from the saved bodies.
+    the_plan = replace(
+        the_plan,
+        templates=tuple(with_fields(t) for t in the_plan.templates),
+        locked=any(t.lock_status is not None for t in the_plan.templates),
+    )
+    if as_json:
+        echo_json(plan_json(the_plan, origins=explain) | {"saved_at": saved.created_at})
+    else:
+        envs = ", ".join(e if e is not None else "default environment" for e in saved.envs)
+        title = (
+            f"rtconfig show: {plan_file}, planned {saved.created_at} from "
+            f"{saved.config_file} [{envs}]"
+        )
+        color = use_color(sys.stdout, os.environ)
+        text = render_text(the_plan, color=color, explain=explain, title=title)
+        click.echo(text, nl=False, color=color)
+    reasons = stale_reasons(saved, os.environ)
+    if reasons:
+        click.echo(
+            f"rtconfig: note: this plan is stale ({'; '.join(reasons)}): `rtconfig apply "
+            f"{plan_file}` would refuse it; make it again with `rtconfig plan --out`",
+            err=True,
+        )
+
+
+@main.command()
 @click.argument("file", type=FILE)
 @click.option(
     "--check",

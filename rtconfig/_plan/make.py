@@ -13,12 +13,13 @@ any decision of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from rtconfig._endpoints import template_view
+from rtconfig._endpoints import Endpoint, template_view
 from rtconfig._errors import Diagnostic
+from rtconfig._origins import Origin, OriginKind
 from rtconfig._plan.drift import Drift, DriftKind, drift
 from rtconfig._plan.lock import Lock, LockEntry
 from rtconfig._plan.records import (
@@ -119,10 +120,35 @@ def _overlaps(a: Path, b: Path) -> bool:
 
 def _fields(resolved: ResolvedTemplate, view: Mapping[str, Any]) -> tuple[PlannedField, ...]:
     """Every leaf of ``view`` with its default and origin (one walk: plans can be large)."""
+    records = resolved.fields
+
+    def origin(path: Path) -> Origin:
+        record = records.get(path)  # nearly always exact; origin_of searches upwards
+        return record.origin if record is not None else resolved.origin_of(path)
+
+    return _walk_fields(resolved.endpoint, view, origin)
+
+
+def with_fields(record: PlanRecord) -> PlanRecord:
+    """``record`` with its fields compared with the spec's defaults again: a saved plan keeps
+    each record's body and origins, not that comparison (``rtconfig show`` needs it)."""
+    if record.fields:
+        return record
+
+    def origin(path: Path) -> Origin:
+        found = record.origin_of(path)
+        return found if found is not None else Origin(OriginKind.SET)
+
+    view = template_view(record.endpoint, dict(record.body))
+    return replace(record, fields=_walk_fields(record.endpoint, view, origin))
+
+
+def _walk_fields(
+    endpoint: Endpoint, view: Mapping[str, Any], origin_of: Callable[[Path], Origin]
+) -> tuple[PlannedField, ...]:
     from rtconfig._models import defaults_for  # the models are a heavy import; load on demand
 
-    defaults: Mapping[Any, Any] = defaults_for(resolved.endpoint, view)
-    records = resolved.fields
+    defaults: Mapping[Any, Any] = defaults_for(endpoint, view)
     out: list[PlannedField] = []
     append = out.append
 
@@ -132,8 +158,7 @@ def _fields(resolved: ResolvedTemplate, view: Mapping[str, Any]) -> tuple[Planne
             if isinstance(value, dict) and value:
                 walk(value, path)
                 continue
-            record = records.get(path)  # nearly always exact; origin_of searches upwards
-            origin = record.origin if record is not None else resolved.origin_of(path)
+            origin = origin_of(path)
             if path in defaults:
                 default = defaults[path]
                 append(PlannedField(path, value, default, True, origin, same_value(value, default)))

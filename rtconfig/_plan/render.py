@@ -64,7 +64,8 @@ def plan_json(plan: Plan, *, origins: bool = False) -> dict[str, Any]:
         "templates": [_template_json(t, origins) for t in plan.templates],
         "removed": [_removed_json(r) for r in plan.removed],
         "summary": {
-            "to_mint": plan.count("new") + plan.count("changed"),
+            # apply mints every template of the plan, whatever the lock file says
+            "to_mint": len(plan.templates),
             "new": plan.count("new"),
             "changed": plan.count("changed"),
             "unchanged": plan.count("unchanged"),
@@ -145,14 +146,17 @@ class _Out:
         self.lines.append(line)
 
 
-def render_text(plan: Plan, *, color: bool = False, explain: bool = False) -> str:
+def render_text(
+    plan: Plan, *, color: bool = False, explain: bool = False, title: str | None = None
+) -> str:
     """The plan for a terminal. ``explain`` adds where each value came from and lists the
-    fields that are hidden otherwise (unchanged templates, fields at their default)."""
+    fields that are hidden otherwise (unchanged templates, fields at their default).
+    ``title`` replaces the first line (``rtconfig show`` names the saved plan there)."""
     out = _Out(color)
     where = plan.config_file or "the configuration"
     envs = ", ".join(e if e is not None else "default environment" for e in plan.envs)
     against = f"against {plan.lock_file}" if plan.locked else "(no lock file to compare with)"
-    out.add(f"rtconfig plan: {where} [{envs}] {against}")
+    out.add(title or f"rtconfig plan: {where} [{envs}] {against}")
     out.add()
     for t in plan.templates:
         if t.lock_status == "unchanged" and not explain:
@@ -167,17 +171,21 @@ def render_text(plan: Plan, *, color: bool = False, explain: bool = False) -> st
 
 
 def _summary(plan: Plan) -> str:
+    """What apply would do: it mints every template of the plan (a new session each time);
+    the parenthesis says how each compares with the lock file."""
     new, changed, unchanged = plan.count("new"), plan.count("changed"), plan.count("unchanged")
     total = len(plan.templates)
     if not plan.locked:
         return (
-            f"Plan: {total} to mint; no lock file to compare with "
-            f"(`rtconfig lock {plan.config_file or 'FILE'}` writes one)."
+            f"Plan: {total} to mint (no lock file to compare with: "
+            f"`rtconfig lock {plan.config_file or 'FILE'}` writes one)."
         )
-    text = f"Plan: {new + changed} to mint ({new} new, {changed} changed), {unchanged} unchanged"
+    text = (
+        f"Plan: {total} to mint ({new} new, {changed} changed, {unchanged} unchanged since the lock"
+    )
     if plan.removed:
-        text += f", {len(plan.removed)} removed"
-    return text + "."
+        text += f"; {len(plan.removed)} removed from the file"
+    return text + ")."
 
 
 def _template(out: _Out, t: PlanRecord, plan: Plan, explain: bool) -> None:
@@ -200,7 +208,7 @@ def _template(out: _Out, t: PlanRecord, plan: Plan, explain: bool) -> None:
         + (f" [{t.env}]" if t.env is not None else "")
         + f" -> POST {t.endpoint.value}"
     )
-    if t.lock_status == "changed":
+    if t.lock_status == "changed" and t.changes:
         width = _width([c.dotted for c in t.changes])
         for change in t.changes:
             _change(out, change, width, explain)
@@ -234,11 +242,14 @@ def _removed(out: _Out, r: LockEntry, plan: Plan) -> None:
 
 
 def _field(out: _Out, marker: str, f: PlannedField, width: int, explain: bool) -> None:
-    note = ""
+    # Beside an override, the spec default it replaces (as Terraform shows the prior value).
+    note = f"default {_short(f.default)}" if f.has_default and not f.redundant else ""
     if explain:
-        note = f"from {f.origin.describe()}"
+        where = f"from {f.origin.describe()}"
         if f.redundant:
-            note = "the spec default: redundant, " + note
+            note = "the spec default: redundant, " + where
+        else:
+            note = f"{note}, {where}" if note else where
     _assignment(out, marker, f.dotted, f.value, width, note, preview=not explain)
 
 
@@ -314,6 +325,11 @@ def _line_diff(
         kind = line[:1]
         style = {"@": "#", "-": "-", "+": "+"}.get(kind, "")
         out.add("          " + (out.style(line, style) if style else line))
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    text = _json(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _is_long_text(value: Any) -> bool:
