@@ -709,13 +709,20 @@ def test_public_names_of_the_apply_stage_do_not_drift() -> None:
         rtconfig._apply.engine: {
             "DEFAULT_ASYNC_CONCURRENCY", "Applier", "AsyncApplier", "AuditSink", "CallbackError",
         },
-        rtconfig._apply.results: {"ApplyReport", "FailureKind", "MintFailure", "MintResult"},
+        rtconfig._apply.results: {
+            "ApplyReport",
+            "FailureKind",
+            "MintFailure",
+            "MintResult",
+            "MintSuccess",
+        },
         rtconfig._apply.retry: {
             "MAX_RETRY_AFTER_S", "RETRYABLE_STATUSES", "Clock", "RetryPolicy", "retry_after_s",
             "should_retry",
         },
         rtconfig.audit: {
-            "REDACTED", "AuditLog", "NullAudit", "Redactor", "default_audit_path", "new_run_id",
+            "REDACTED", "AuditLog", "LoggingAudit", "NullAudit", "Redactor", "default_audit_path",
+            "new_run_id",
             "read_audit_log", "resolve_actor", "secret_fingerprint",
         },
         rtconfig.testing: {

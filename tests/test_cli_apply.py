@@ -182,7 +182,8 @@ def test_emulate_and_base_url_conflict(write_toml: WriteToml) -> None:
 def test_output_file_is_0600_atomic_and_equal_to_stdout(
     write_toml: WriteToml, api: Emulator, tmp_path: Path
 ) -> None:
-    """--output replaces the file atomically (no temp left), mode 0600, same JSON as stdout."""
+    """--output replaces the file atomically (no temp left), mode 0600, the same JSON as
+    stdout except that stdout shows each token as "(sensitive)" (CONTRACT §13)."""
     out = tmp_path / "out" / "tokens.json"
     out.parent.mkdir()
     out.write_text("old")
@@ -190,7 +191,13 @@ def test_output_file_is_0600_atomic_and_equal_to_stdout(
     result = run(str(write_toml(THREE)), "--base-url", api.base_url, "--output", str(out))
     assert result.exit_code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    assert json.loads(out.read_text()) == json.loads(result.stdout)
+    saved, shown = json.loads(out.read_text()), json.loads(result.stdout)
+    assert [r["client_secret"] for r in shown["results"]] == ["(sensitive)"] * 3
+    assert sorted(r["client_secret"] for r in saved["results"]) == sorted(api.tokens)
+    for record in (saved, shown):
+        for r in record["results"]:
+            r["client_secret"] = r["response"] = None
+    assert saved == shown
     assert [p.name for p in out.parent.iterdir()] == ["tokens.json"]
 
 
@@ -258,9 +265,12 @@ def test_no_secret_reaches_stderr_the_audit_log_or_exception_text(
     command = [sys.executable, "-m", "rtconfig", "apply", str(path), "--base-url", api.base_url]
     command += ["--audit-log", str(audit), "--concurrency", "1", "--output", str(tmp_path / "o")]
     applied = subprocess.run(command, env=env, capture_output=True, timeout=120)
+    written = (tmp_path / "o").read_bytes()  # before the dry run writes its own document there
     dry = subprocess.run([*command, "--dry-run"], env=env, capture_output=True, timeout=120)
     assert applied.returncode == 3 and dry.returncode == 0
-    assert all(t.encode() in applied.stdout for t in api.tokens)  # stdout: on purpose
+    # With --output, the tokens go to the file only (CONTRACT §13), stdout shows "(sensitive)".
+    assert all(t.encode() in written for t in api.tokens)
+    assert not any(t.encode() in applied.stdout for t in api.tokens)
     results = json.loads(applied.stdout)["results"]
     # The same faults through the library: exceptions' text and reprs must be clean too.
     api.inject(Fault(status=401, body={"error": {**echo, "param": None, "code": None}}))
@@ -277,6 +287,7 @@ def test_no_secret_reaches_stderr_the_audit_log_or_exception_text(
     assert len(tokens) == 4
     haystacks = {
         "apply stderr": applied.stderr,
+        "apply --output stdout": applied.stdout,
         "dry-run stderr": dry.stderr,
         "dry-run stdout": dry.stdout,
         "audit log": audit.read_bytes(),

@@ -93,7 +93,8 @@ def test_key_and_tokens_reach_only_apply_stdout_and_output_file(
     project: Path, tmp_path: Path
 ) -> None:
     """Every command, every fault and retry, debug mode on: the key and each minted token are
-    found only in apply's stdout and --output file (where the tokens must be)."""
+    found only in apply's stdout without --output, and in the --output file (where the tokens
+    must be) — with --output, never on stdout."""
     env = {"OPENAI_API_KEY": CANARY_KEY, "RTCONFIG_DEBUG": "1", "RTCONFIG_ACTOR": "ci"}
     audit = tmp_path / "audit.jsonl"
     output = tmp_path / "tokens.json"
@@ -136,8 +137,11 @@ def test_key_and_tokens_reach_only_apply_stdout_and_output_file(
     results = {r["template"]: r for r in json.loads(applied.stdout)["results"]}
     assert [name for name, r in results.items() if r["ok"]] == ["t0", "t6"]
     assert results["t3"]["error"]["line"] == 13  # voice, in base
-    for minted in [applied.stdout, output.read_text(), from_plan.stdout]:
+    for minted in [output.read_text(), from_plan.stdout]:
         assert any(token in minted for token in tokens)
+    # With --output the tokens are in the file only: stdout shows "(sensitive)" (CONTRACT §13).
+    assert json.loads(applied.stdout)["results"][0]["client_secret"] == "(sensitive)"
+    elsewhere["apply --output stdout"] = applied.stdout
     elsewhere["apply stderr"] = applied.stderr
     elsewhere["apply (echo) stderr"] = echoed.stderr
     elsewhere["apply PLAN stderr"] = from_plan.stderr
