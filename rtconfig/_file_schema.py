@@ -12,6 +12,7 @@ from typing import Any
 
 from rtconfig._editor_shape import editor_shaped, refuse
 from rtconfig._endpoints import Endpoint
+from rtconfig._serve_settings import SERVE_KEYS
 from rtconfig._settings import SETTING_KEYS
 from rtconfig._version import __version__
 
@@ -155,6 +156,42 @@ def _file_rules(
     return rules
 
 
+def _serve_schema() -> dict[str, Any]:
+    """``[serve]`` and ``[[serve.sip]]`` (CONTRACT §11); the loader checks the same rules."""
+    env_name = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+    names = {"type": "array", "items": {"type": "string", "pattern": _NAME}, "uniqueItems": True}
+    props: dict[str, Any] = {
+        "templates": names,
+        "allow_origins": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^https?://[^/*?#@]+$"},
+        },
+        "tokens_env": env_name,
+        "rate": {"type": "string", "pattern": r"^\s*\d+\s*/\s*(second|minute|hour|day)s?\s*$"},
+        "burst": {"type": "integer", "minimum": 1},
+        "rate_storage": {"type": "string", "pattern": "^(memory|redis|rediss)://"},
+        "webhook_secret_env": env_name,
+        "trace_caller": names,
+        "sip": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "header": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9-]*$"},
+                    "match": {"type": "string"},
+                    "template": {"type": "string", "pattern": _NAME},
+                },
+                "required": ["header", "match", "template"],
+                "additionalProperties": False,
+            },
+        },
+    }
+    assert set(props) == set(SERVE_KEYS)  # one list of [serve] keys
+    for key, text in SERVE_KEYS.items():
+        props[key] = {**props[key], "description": text[0].upper() + text[1:] + "."}
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
 def sessions_toml_schema() -> dict[str, Any]:
     """The whole-file schema: ``[api]``, ``[templates.*]`` and ``[environments.*]``."""
     variants = _variants()
@@ -200,6 +237,7 @@ def sessions_toml_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "api": settings,
+            "serve": _serve_schema(),
             "templates": {
                 "type": "object",
                 "propertyNames": {"pattern": _NAME},

@@ -21,6 +21,7 @@ from rtconfig._files import INSTRUCTIONS, FileProblem, FileRefused, read_in_tree
 from rtconfig._headers import header_value_problem, url_has_credentials
 from rtconfig._loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
 from rtconfig._origins import Origin, OriginKind
+from rtconfig._serve_settings import ServeSettings, read_serve
 from rtconfig._settings import SETTING_KEYS
 from rtconfig._suggest import did_you_mean
 
@@ -151,6 +152,7 @@ class Sources:
     templates: dict[str, TemplateSource]
     environments: dict[str, EnvironmentSource]
     diagnostics: tuple[Diagnostic, ...]
+    serve: ServeSettings | None = None  # ``[serve]``, when the file has one
 
     @property
     def file(self) -> str:
@@ -195,11 +197,12 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
     data = document.data
     _refuse_secrets(c, data, ())
     for key in data:
-        if key not in ("api", "templates", "environments"):
+        if key not in ("api", "templates", "environments", "serve"):
             c.error(
                 f"unknown section {key!r}"
-                + did_you_mean(key, ["api", "templates", "environments"])
-                + "; a sessions.toml has [api], [templates.NAME] and [environments.NAME]",
+                + did_you_mean(key, ["api", "templates", "environments", "serve"])
+                + "; a sessions.toml has [api], [templates.NAME], [environments.NAME] and "
+                "[serve]",
                 (key,),
             )
     api = _table(c, data, "api", ("api",)) or {}
@@ -231,7 +234,15 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
         environment = _environment(c, env, table, at, templates, base_dir)
         if environment is not None:
             environments[env] = environment
-    return Sources(document, api, templates, environments, tuple(c.diagnostics))
+    serve = None
+    if "serve" in data:
+        declared = {
+            name: isinstance(t, dict) and t.get("abstract") is True
+            for name, t in raw_templates.items()
+        }
+        serve, problems = read_serve(document, data["serve"], declared)
+        c.diagnostics.extend(problems)
+    return Sources(document, api, templates, environments, tuple(c.diagnostics), serve)
 
 
 def _table(

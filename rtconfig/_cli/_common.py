@@ -31,6 +31,7 @@ COMMAND_MODULES = {
     "import": "_plan",
     "apply": "_apply",
     "emulate": "_apply",
+    "serve": "_serve",
 }
 
 #: Every ``--json`` output carries ``"format_version"`` (CONTRACT §13); bumped on a breaking change.
