@@ -63,6 +63,16 @@ CASES = {
             else r"^openai-async\s+skipped: openai is not installed",
         ],
     ),
+    "serve_throughput.py": (
+        ["--clients", "4", "--seconds", "1", "--runs", "1", "--latency-ms", "10"],
+        [
+            r"^rtconfig-serve\s+c=4\s+[\d.]+ req/s\s+p50",
+            r"^ratio: rtconfig-serve p99 added latency at c=4 = [-+][\d.]+ ms",
+            r"^ratio: rtconfig-serve / fastapi-openai req/s at c=4"
+            if HAS_OPENAI
+            else r"^fastapi-openai\s+skipped",
+        ],
+    ),
     "mint_overhead.py": (
         ["--n", "40"],
         [

@@ -441,9 +441,10 @@ def test_mounts_in_fastapi_with_a_custom_authorizer(api: Emulator, tmp_path: Pat
         authorizer=authorizer,
         audit_log=tmp_path / "audit.jsonl",
     )
-    outer = FastAPI()
+    # A mounted app's lifespan is not run by its parent: the parent's runs it (and closes it).
+    outer = FastAPI(lifespan=lambda _outer: app.router.lifespan_context(app))
     outer.mount("/rt", app)
-    server = uvicorn.Server(uvicorn.Config(outer, port=0, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(outer, port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

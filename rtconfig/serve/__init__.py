@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
 
-    from rtconfig._applier import AuditSink
     from rtconfig._config import Config
     from rtconfig.serve._app import AccessLog
+    from rtconfig.serve._decide import AuditSink
 
 __all__ = ["Authorizer", "Caller", "Refused", "ServeSettings", "TokenAuthorizer", "create_app"]
 

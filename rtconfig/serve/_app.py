@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rtconfig._applier import AsyncApplier, AuditSink, MintResult
 from rtconfig._serve_settings import MAX_SDP_BYTES, ServeSettings
 from rtconfig.serve import _cors
 from rtconfig.serve._auth import Authorizer, Caller, Refused
 from rtconfig.serve._decide import (
+    AuditSink,
     Reply,
     error_reply,
     token_reply,
@@ -31,7 +31,7 @@ from rtconfig.serve._decide import (
 )
 from rtconfig.serve._metrics import CONTENT_TYPE, Metrics
 from rtconfig.serve._rate import RateLimiter
-from rtconfig.serve._targets import Target, mint
+from rtconfig.serve._targets import AsyncApplier, MintResult, Target, mint
 
 __all__ = ["ServeState", "build_app"]
 

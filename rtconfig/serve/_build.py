@@ -6,14 +6,14 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rtconfig._applier import AsyncApplier, AuditSink
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._serve_settings import ServeSettings
 from rtconfig.audit import AuditLog, default_audit_path
 from rtconfig.serve._app import AccessLog, ServeState, build_app
 from rtconfig.serve._auth import Authorizer
+from rtconfig.serve._decide import AuditSink
 from rtconfig.serve._rate import RateLimiter
-from rtconfig.serve._targets import prepare_targets
+from rtconfig.serve._targets import new_applier, prepare_targets
 
 if TYPE_CHECKING:
     import httpx
@@ -49,7 +49,7 @@ def build(
         closers.append(log.close)
     else:
         audit = audit_log
-    applier = AsyncApplier(environ=environ, concurrency=concurrency, audit=audit, client=client)
+    applier = new_applier(environ=environ, concurrency=concurrency, audit=audit, client=client)
     state = ServeState(
         settings=settings,
         targets={n: targets[n] for n in settings.templates},

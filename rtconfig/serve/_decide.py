@@ -3,26 +3,50 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._serve_settings import MAX_SDP_BYTES, SipRule
 
 __all__ = [
     "CALLER_METADATA_KEY",
+    "AuditSink",
     "Reply",
     "call_problem",
     "choose_sip_rule",
     "error_reply",
+    "is_loopback_host",
     "retry_after_s",
     "sdp_problem",
     "token_reply",
     "upstream_failure_reply",
     "with_caller",
 ]
+
+
+class AuditSink(Protocol):
+    """Where audit records go (``rtconfig.audit.AuditLog``, or the library user's own)."""
+
+    def emit(self, event: str, /, **fields: Any) -> None: ...
+
+    def add_secret(self, secret: str) -> None: ...
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP (127.0.0.0/8, ::1): where serving without tokens is
+    allowed, for local development."""
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 #: The ``tracing.metadata`` key that carries the caller, for templates in ``trace_caller``.
 CALLER_METADATA_KEY = "rtconfig_caller"

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import TextIO
 
-from rtconfig._applier import is_loopback_host
 from rtconfig._config import Config
 from rtconfig._errors import RtconfigError
+from rtconfig.serve._decide import is_loopback_host
 
 __all__ = ["GRACEFUL_SHUTDOWN_S", "bind", "run", "startup_line"]
 

@@ -15,14 +15,17 @@ from rtconfig._applier import AsyncApplier, MintJob, MintResult
 from rtconfig._config import Config
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError, Diagnostic
-from rtconfig.serve._decide import tracing_problem, with_caller
+from rtconfig.serve._decide import AuditSink, tracing_problem, with_caller
 
 __all__ = [
+    "AsyncApplier",
     "CallOutcome",
+    "MintResult",
     "Target",
     "accept_call",
     "create_call",
     "mint",
+    "new_applier",
     "prepare_targets",
     "reject_call",
 ]
@@ -55,6 +58,13 @@ class Target:
         else:
             body = with_caller(body, caller_id)
         return dataclasses.replace(self.job, body=body)
+
+
+def new_applier(
+    *, environ: Mapping[str, str], concurrency: int, audit: AuditSink, client: Any
+) -> AsyncApplier:
+    """The applier every route shares (one connection pool for the process)."""
+    return AsyncApplier(environ=environ, concurrency=concurrency, audit=audit, client=client)
 
 
 def prepare_targets(
