@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +32,9 @@ from rtconfig.serve._decide import (
 from rtconfig.serve._metrics import CONTENT_TYPE, Metrics
 from rtconfig.serve._rate import RateLimiter
 from rtconfig.serve._targets import AsyncApplier, MintResult, Target, mint
+
+if TYPE_CHECKING:
+    from rtconfig._webhooks import WebhookVerifier
 
 __all__ = ["ServeState", "build_app"]
 
@@ -64,7 +67,7 @@ class ServeState:
         authorizer: Authorizer,
         limiter: RateLimiter,
         access_log: AccessLog | None,
-        webhooks: Any = None,
+        webhooks: WebhookVerifier | None = None,
         closers: tuple[Callable[[], Any], ...] = (),
     ) -> None:
         self.settings = settings

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from rtconfig._config import Config
+    from rtconfig._webhooks import WebhookVerifier
 
 __all__ = ["build"]
 
@@ -67,24 +68,26 @@ def build(
     return build_app(state, extra_routes=routes(state))
 
 
-def _verifier(config: Config, settings: ServeSettings, environ: Mapping[str, str]) -> Any:
+def _verifier(
+    config: Config, settings: ServeSettings, environ: Mapping[str, str]
+) -> WebhookVerifier | None:
     """The webhook verifier when ``webhook_secret_env`` is set (its variable must be)."""
     if settings.webhook_secret_env is None:
         return None
-    secret = environ.get(settings.webhook_secret_env, "").strip()
-    if not secret:
-        raise ConfigError(
-            [
-                Diagnostic(
-                    "error",
-                    f"the variable {settings.webhook_secret_env} (webhook_secret_env) is not set",
-                    file=config.path,
-                    line=settings.line,
-                    path="serve.webhook_secret_env",
-                )
-            ]
-        )
-    # The carriers' verifier (CONTRACT §10), looked up by name until it is on main.
-    import importlib
+    from rtconfig._errors import WebhookError
+    from rtconfig._webhooks import WebhookVerifier
 
-    return importlib.import_module("rtconfig._webhooks").WebhookVerifier(secret)
+    name = settings.webhook_secret_env
+    secret = environ.get(name, "").strip()
+    try:
+        if secret:
+            return WebhookVerifier(secret)
+        problem = f"the variable {name} (webhook_secret_env) is not set"
+    except WebhookError:  # its message never quotes the secret
+        problem = f"the variable {name} does not hold a usable webhook secret ('whsec_…')"
+    where: dict[str, Any] = {
+        "file": config.path,
+        "line": settings.line,
+        "path": "serve.webhook_secret_env",
+    }
+    raise ConfigError([Diagnostic("error", problem, **where)])

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from rtconfig._serve_settings import MAX_SDP_BYTES
+from rtconfig._webhooks import MAX_WEBHOOK_BYTES
 from rtconfig.serve._app import ServeState, _audited, _guard, _state, read_limited
 from rtconfig.serve._decide import (
     Reply,
@@ -28,7 +29,6 @@ __all__ = ["ACCEPT_ATTEMPTS", "routes"]
 #: How often a SIP accept is tried in the background (each try has the applier's own retries).
 ACCEPT_ATTEMPTS = 3
 _ACCEPT_BACKOFF_S = (0.5, 2.0)
-MAX_WEBHOOK_BYTES = 256 * 1024
 
 
 def routes(state: ServeState) -> list[Route]:
@@ -92,11 +92,8 @@ async def calls(request: Request) -> Response:
 async def webhook(request: Request) -> Response:
     """``POST /v1/webhooks/openai``: verify, answer 200 at once, accept or reject in the
     background; 400 for anything unsigned, badly signed, stale or replayed."""
-    import importlib
-
-    webhooks: Any = importlib.import_module("rtconfig._webhooks")
-    WebhookError: Any = importlib.import_module("rtconfig._errors").WebhookError
-    IncomingCall = webhooks.IncomingCall
+    from rtconfig._errors import WebhookError
+    from rtconfig._webhooks import IncomingCall
 
     state = _state(request)
     started = time.monotonic()
@@ -109,6 +106,7 @@ async def webhook(request: Request) -> Response:
             error_reply(413, "webhook body too large", "request_too_large"),
             started,
         )
+    assert state.webhooks is not None  # the route exists only with a verifier
     try:
         event = state.webhooks.verify(body, request.headers)
     except WebhookError as exc:
