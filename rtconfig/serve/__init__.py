@@ -48,7 +48,7 @@ def create_app(
     allow_anonymous: bool = False,
     audit_log: str | os.PathLike[str] | AuditSink | None = None,
     access_log: AccessLog | None = None,
-    client: httpx.Client | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Starlette:
     """The ASGI app serving ``config``'s ``[serve]`` templates for ``env``.
@@ -58,7 +58,8 @@ def create_app(
     with the serve tokens ``[serve] tokens_env`` names; with neither, ``allow_anonymous=True``
     (loopback development) is required. ``audit_log``: a path or an audit sink (default
     ``.rtconfig/audit.jsonl`` beside the file). ``access_log``: called with one JSON-ready
-    record per request (none by default).
+    record per request (none by default). ``transport``: an ``httpx.AsyncBaseTransport`` for
+    the upstream requests (``httpx.MockTransport`` in tests; default: rtconfig's own pool).
     """
     from rtconfig.serve._build import build
 
@@ -85,7 +86,7 @@ def create_app(
         authorizer=chosen,
         audit_log=audit_log,
         access_log=access_log,
-        client=client,
+        transport=transport,
         concurrency=concurrency,
     )
 

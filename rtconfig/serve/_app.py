@@ -196,7 +196,9 @@ async def client_secret(request: Request) -> Response:
     if result.ok and result.client_secret:
         reply = token_reply(result.client_secret, result.expires_at, result.session_id)
         return _audited(state, request, "client_secret", reply, started, result=result)
-    kind = result.error.type if result.error else "unknown"
+    # The failure's kind (a small closed set), never the server's error type: label values
+    # must stay bounded.
+    kind = result.error.kind.value if result.error else "unknown"
     state.metrics.failures.labels(target.name, kind).inc()
     return _audited(
         state, request, "client_secret", upstream_failure_reply(), started, result=result

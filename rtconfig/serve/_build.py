@@ -34,7 +34,7 @@ def build(
     authorizer: Authorizer,
     audit_log: str | os.PathLike[str] | AuditSink | None,
     access_log: AccessLog | None,
-    client: httpx.Client | None,
+    transport: httpx.AsyncBaseTransport | None,
     concurrency: int,
 ) -> Starlette:
     sip_names = [rule.template for rule in settings.sip]
@@ -50,7 +50,9 @@ def build(
         closers.append(log.close)
     else:
         audit = audit_log
-    applier = new_applier(environ=environ, concurrency=concurrency, audit=audit, client=client)
+    applier = new_applier(
+        environ=environ, concurrency=concurrency, audit=audit, transport=transport
+    )
     state = ServeState(
         settings=settings,
         targets={n: targets[n] for n in settings.templates},

@@ -1,7 +1,8 @@
-"""The served templates, resolved and validated once at startup, and how each is sent.
+"""The served templates, planned once at startup, and how each is sent.
 
 This is the one module of the server that knows the applier's API: a :class:`Target` is a
-template ready to mint (``job``, what :class:`~rtconfig.AsyncApplier` takes) or to carry a call.
+template's :class:`~rtconfig.PlanRecord`, what :class:`~rtconfig.AsyncApplier` mints and what
+the carriers send.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rtconfig._applier import AsyncApplier, MintJob, MintResult
+from rtconfig._apply.engine import AsyncApplier
+from rtconfig._apply.results import MintResult
 from rtconfig._config import Config
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError, Diagnostic
+from rtconfig._plan.records import PlanRecord, canonical_sha256
 from rtconfig.serve._decide import AuditSink, tracing_problem, with_caller
 
 __all__ = [
@@ -33,38 +36,52 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One template as the server sends it."""
+    """One template as the server sends it: its plan record, made once at startup."""
 
-    name: str
-    env: str | None
-    endpoint: Endpoint
-    job: MintJob
+    record: PlanRecord
     trace_caller: bool = False
-    line: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def env(self) -> str | None:
+        return self.record.env
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.record.endpoint
+
+    @property
+    def line(self) -> int | None:
+        return self.record.header.line if self.record.header is not None else None
 
     @property
     def session(self) -> Mapping[str, Any]:
         """The session object (the GA body's ``session``, or the flat beta body)."""
-        session = self.job.body.get("session")
-        return session if isinstance(session, Mapping) else self.job.body
+        return self.record.session or self.record.body
 
-    def job_for(self, caller_id: str) -> MintJob:
-        """The job to send for ``caller_id`` (the caller in ``tracing.metadata`` if opted in)."""
+    def record_for(self, caller_id: str) -> PlanRecord:
+        """The record to send for ``caller_id``: the reviewed one, or (opted in) a copy whose
+        session carries the caller in ``tracing.metadata``, hashed anew."""
         if not self.trace_caller:
-            return self.job
-        body = dict(self.job.body)
+            return self.record
+        body = dict(self.record.body)
         if isinstance(body.get("session"), Mapping):
             body["session"] = with_caller(body["session"], caller_id)
         else:
             body = with_caller(body, caller_id)
-        return dataclasses.replace(self.job, body=body)
+        return dataclasses.replace(
+            self.record, body=body, body_sha256=canonical_sha256(body), session_sha256=None
+        )
 
 
 def new_applier(
-    *, environ: Mapping[str, str], concurrency: int, audit: AuditSink, client: Any
+    *, environ: Mapping[str, str], concurrency: int, audit: AuditSink, transport: Any
 ) -> AsyncApplier:
-    """The applier every route shares (one connection pool for the process)."""
-    return AsyncApplier(environ=environ, concurrency=concurrency, audit=audit, client=client)
+    """The applier every route shares (native asyncio, one connection pool per process)."""
+    return AsyncApplier(environ=environ, concurrency=concurrency, audit=audit, transport=transport)
 
 
 def prepare_targets(
@@ -74,37 +91,29 @@ def prepare_targets(
     environ: Mapping[str, str],
     traced: Iterable[str] = (),
 ) -> dict[str, Target]:
-    """Resolve and validate every name for ``env``; :class:`ConfigError` (every problem, with
-    file:line) when any is invalid or its API key variable is unset."""
+    """Plan every name for ``env`` (resolved and validated); :class:`ConfigError` (every
+    problem, with file:line) when any is invalid or its API key variable is unset."""
     wanted = list(dict.fromkeys(names))
-    check = config.check(envs=[env], templates=wanted, environ=environ)
-    check.raise_for_errors()
+    plan = config.plan(env=env, environ=environ, templates=wanted, compare_lock=False)
     traced = set(traced)
     targets: dict[str, Target] = {}
     problems: list[Diagnostic] = []
-    for resolved in check.templates:
-        target = Target(
-            resolved.name,
-            env,
-            resolved.endpoint,
-            MintJob.from_resolved(resolved),
-            trace_caller=resolved.name in traced,
-            line=resolved.header.line,
-        )
+    for record in plan.templates:
+        target = Target(record, trace_caller=record.name in traced)
         where: dict[str, Any] = {
             "file": config.path,
             "line": target.line,
-            "template": resolved.name,
+            "template": record.name,
             "env": env,
         }
         if target.trace_caller and (problem := tracing_problem(target.session)):
             problems.append(Diagnostic("error", problem, **where))
-        key_env = resolved.settings.api_key_env
+        key_env = record.settings.api_key_env
         if not environ.get(key_env, "").strip():
             problems.append(
                 Diagnostic("error", f"the API key variable {key_env} is not set", **where)
             )
-        targets[resolved.name] = target
+        targets[record.name] = target
     if problems:
         raise ConfigError(problems)
     return targets
@@ -112,7 +121,7 @@ def prepare_targets(
 
 async def mint(applier: AsyncApplier, target: Target, caller_id: str) -> MintResult:
     """Mint one token for ``caller_id``; never raises for a failed mint."""
-    return await applier.mint(target.job_for(caller_id))
+    return await applier.mint(target.record_for(caller_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,11 +190,11 @@ async def _carrier(applier: AsyncApplier, method: str, *args: Any) -> CallOutcom
 async def create_call(
     applier: AsyncApplier, target: Target, caller_id: str, sdp_offer: str
 ) -> CallOutcome:
-    return await _carrier(applier, "create_call", target.job_for(caller_id), sdp_offer)
+    return await _carrier(applier, "create_call", target.record_for(caller_id), sdp_offer)
 
 
 async def accept_call(applier: AsyncApplier, target: Target, call_id: str) -> CallOutcome:
-    return await _carrier(applier, "accept_call", target.job, call_id)
+    return await _carrier(applier, "accept_call", target.record, call_id)
 
 
 async def reject_call(applier: AsyncApplier, call_id: str, status: int = 603) -> CallOutcome:
