@@ -5,16 +5,21 @@
     .venv/bin/python bench/serve_throughput.py                   # 64 and 256 clients, 10 s each
     .venv/bin/python bench/serve_throughput.py --clients 8 --seconds 2 --runs 1   # smoke size
 
-Processes (each its own, so that none steals the others' interpreter): the emulator
-(``rtconfig.testing.Emulator``) answering after ``--latency-ms`` (200 ms: OpenAI's order of
-magnitude); the server under test on uvicorn with one worker; a load generator of ``--clients``
-keep-alive connections, each sending ``POST /v1/templates/support/client_secret`` back to back
-for ``--seconds`` after a warm-up. Servers:
+Processes (each its own, so that none steals the others' interpreter): the upstream answering
+after ``--latency-ms`` (200 ms: OpenAI's order of magnitude) — bench/mint_throughput.py's bare
+asyncio server by default, or ``--upstream emulator`` (``rtconfig.testing.Emulator``, which
+validates each body and saturates long before the servers under test do); the server under
+test on uvicorn with one worker; a load generator of ``--clients`` keep-alive connections, each
+sending ``POST /v1/templates/support/client_secret`` back to back for ``--seconds`` after a
+warm-up. Servers:
 
   rtconfig-serve    `rtconfig serve` (auth off on loopback, rate limit far above the load)
   fastapi-openai    a minimal FastAPI app whose route awaits
                     AsyncOpenAI().realtime.client_secrets.create(...) and returns
                     {value, expires_at, session_id}
+
+A "ceiling" line per client count is the load generator posting straight to the upstream: what
+the upstream and the machine allow, without any server in between.
 
 Figures: requests per second, p50 and p99 latency and the latency *added* over the upstream's
 (the median of ``--runs`` runs, servers interleaved), and the server's RSS before and after.
@@ -104,6 +109,16 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def start_upstream(latency_ms: float, kind: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The upstream: bench/mint_throughput.py's raw asyncio server (default), or the emulator."""
+    if kind == "raw":
+        from mint_throughput import start_server as start_raw
+
+        proc, port = start_raw(latency_ms)
+        return proc, f"http://127.0.0.1:{port}/v1"
+    return start_emulator(latency_ms)
+
+
 def start_emulator(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     code = (
@@ -148,12 +163,34 @@ def start_server(kind: str, base_url: str, folder: Path) -> tuple[subprocess.Pop
 # -- the load generator (its own process) ------------------------------------------------------
 
 
-def load(port: int, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
-    """``clients`` keep-alive connections posting back to back; latencies after the warm-up."""
-    request = (
-        b"POST /v1/templates/support/client_secret HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Length: 0\r\n\r\n"
+CEILING_BODY = json.dumps(
+    {
+        "expires_after": {"anchor": "created_at", "seconds": 600},
+        "session": {"type": "realtime", "model": "gpt-realtime", "instructions": "x"},
+    }
+).encode()
+
+
+def _request(upstream: bool) -> bytes:
+    """The request each client repeats: the server's route, or (the ceiling) the emulator's."""
+    if not upstream:
+        return (
+            b"POST /v1/templates/support/client_secret HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Length: 0\r\n\r\n"
+        )
+    return (
+        b"POST /v1/realtime/client_secrets HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer bench-key\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(CEILING_BODY)}\r\n\r\n".encode()
+        + CEILING_BODY
     )
+
+
+def load(
+    port: int, clients: int, seconds: float, warmup: float, upstream: bool = False
+) -> dict[str, Any]:
+    """``clients`` keep-alive connections posting back to back; latencies after the warm-up."""
+    request = _request(upstream)
     latencies: list[float] = []
     errors = 0
 
@@ -221,6 +258,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
+    parser.add_argument(
+        "--upstream",
+        choices=("raw", "emulator"),
+        default="raw",
+        help="raw: a bare asyncio server (default); emulator: rtconfig.testing.Emulator, which "
+        "validates every body in Python threads and saturates first (see its ceiling line)",
+    )
     args = parser.parse_args()
     servers = list(args.servers)
     try:
@@ -230,15 +274,38 @@ def main() -> None:
         print("fastapi-openai   skipped: fastapi or openai is not installed ('.[bench]')")
         servers = [s for s in servers if s != "fastapi-openai"]
     print(machine_description())
+    upstream = "rtconfig.testing.Emulator" if args.upstream == "emulator" else "raw asyncio"
     print(
-        f"upstream: rtconfig.testing.Emulator at {args.latency_ms:g} ms; "
+        f"upstream: {upstream} at {args.latency_ms:g} ms; "
         f"{args.seconds:g} s per run, median of {args.runs} run(s)"
     )
-    emulator, base_url = start_emulator(args.latency_ms)
+    emulator, base_url = start_upstream(args.latency_ms, args.upstream)
+    emulator_port = base_url.rsplit(":", 1)[1].split("/")[0]
     try:
         for clients in args.clients:
             runs: dict[str, list[dict[str, Any]]] = {s: [] for s in servers}
             for _ in range(args.runs):
+                ceiling = json.loads(
+                    subprocess.run(
+                        [
+                            PYTHON,
+                            str(HERE),
+                            "--load",
+                            emulator_port,
+                            str(clients),
+                            str(args.seconds),
+                            "upstream",
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
+                print(
+                    f"ceiling          c={clients:<4} {ceiling['rate']:7.1f} req/s  "
+                    f"p50 {ceiling['p50_ms']:6.1f} ms  p99 {ceiling['p99_ms']:6.1f} ms  "
+                    "(the load generator straight to the upstream)"
+                )
                 for kind in servers:  # interleaved, so that drift hits both alike
                     runs[kind].append(measure(kind, base_url, clients, args.seconds))
             medians = {
@@ -252,7 +319,7 @@ def main() -> None:
                     f" p99 {m['p99_ms'] - args.latency_ms:+6.1f} ms  errors {m['errors']:.0f}"
                     f"  rss {m['rss_before_mib']:.0f}->{m['rss_after_mib']:.0f} MiB"
                 )
-            if "fastapi-openai" in medians and "rtconfig-serve" in medians:
+            if medians.get("fastapi-openai", {}).get("rate") and "rtconfig-serve" in medians:
                 ratio = medians["rtconfig-serve"]["rate"] / medians["fastapi-openai"]["rate"]
                 print(
                     f"ratio: rtconfig-serve / fastapi-openai req/s at c={clients} = "
@@ -271,6 +338,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--load":
         port, clients, seconds = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-        print(json.dumps(load(port, clients, seconds, warmup=min(2.0, seconds / 2))))
+        upstream = sys.argv[5:] == ["upstream"]
+        print(json.dumps(load(port, clients, seconds, min(2.0, seconds / 2), upstream)))
     else:
         main()
