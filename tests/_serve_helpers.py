@@ -101,6 +101,16 @@ class Served:
             time.sleep(0.05)
         raise AssertionError(f"no {count} {event!r} records in {self.audit()}")
 
+    def audit_for(self, request_id: str, timeout: float = 10) -> dict[str, Any]:
+        """The serve.request record of one request (waiting for it to be written)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in self.audit("serve.request"):
+                if record.get("request_id") == request_id:
+                    return record
+            time.sleep(0.05)
+        raise AssertionError(f"no serve.request record for {request_id}")
+
     def access_log(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.stdout if line.startswith("{")]
 

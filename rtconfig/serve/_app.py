@@ -336,6 +336,16 @@ class Middleware:
             )
             response = Response(body, decision.status, media_type="application/json")
             await response(scope, receive, send_with_headers)
+            if decision.status == 403 and _cors.is_cors_route(path):
+                self.state.emit(
+                    "serve.request",
+                    route=_route_name(path),
+                    outcome="forbidden_origin",
+                    status=403,
+                    origin=(origin or "")[:200],
+                    latency_ms=round((time.monotonic() - started) * 1000, 3),
+                    request_id=request_id,
+                )
         else:
             await self.app(scope, receive, send_with_headers)
         self._log(scope, started, status_box[0], request_id)
