@@ -14,8 +14,11 @@ alike. Modes:
 
   raw-async          httpx.AsyncClient (limits c), asyncio.Semaphore(c)  <- encode/httpx#3215
   raw-threads        one sync httpx.Client (limits c) shared by c threads  <- CPU baseline
+  aiohttp            aiohttp.ClientSession (connector limit c), asyncio.Semaphore(c): the
+                     fastest Python HTTP client
   rtconfig           rtconfig.Applier.mint_all, audit log ON
   rtconfig-async     rtconfig.AsyncApplier.mint_all, audit log ON
+  rtconfig(-async)-noaudit   the same without an audit log: what the log costs
   rtconfig-cli       `rtconfig apply` on a generated n-template file, audit log ON: the whole
                      process (start, load, resolve, mint, print); "mint phase" = the audit
                      log's apply.finished duration
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -55,8 +59,11 @@ HERE = Path(__file__).resolve()
 MODES = (
     "raw-async",
     "raw-threads",
+    "aiohttp",
     "rtconfig",
     "rtconfig-async",
+    "rtconfig-noaudit",
+    "rtconfig-async-noaudit",
     "rtconfig-cli",
     "openai-async",
     "openai-threads",
@@ -237,7 +244,27 @@ def child(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
                 with ThreadPoolExecutor(concurrency) as pool:
                     return sum(pool.map(one, range(n)))
 
-    elif mode in ("rtconfig", "rtconfig-async"):
+    elif mode == "aiohttp":
+        try:
+            import aiohttp
+        except ImportError:
+            return {"mode": mode, "skipped": "aiohttp is not installed (pip install -e '.[bench]')"}
+
+        async def run_aiohttp() -> int:
+            connector = aiohttp.TCPConnector(limit=concurrency)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                semaphore = asyncio.Semaphore(concurrency)
+
+                async def one() -> int:
+                    async with semaphore, session.post(url, data=content, headers=headers) as r:
+                        return 1 if (await r.json()).get("value") else 0
+
+                return sum(await asyncio.gather(*(one() for _ in range(n))))
+
+        def runner() -> int:
+            return asyncio.run(run_aiohttp())
+
+    elif mode.startswith("rtconfig") and mode != "rtconfig-cli":
         from rtconfig import Applier, AsyncApplier, PlanRecord
         from rtconfig._endpoints import Endpoint
         from rtconfig._settings import Settings
@@ -249,11 +276,12 @@ def child(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
         tmp = tempfile.mkdtemp()
 
         def runner() -> int:
-            with AuditLog(Path(tmp) / "audit.jsonl", environ=environ) as audit:
-                if mode == "rtconfig":
-                    with Applier(audit=audit, environ=environ, concurrency=concurrency) as ap:
-                        results = ap.mint_all(jobs)
-                else:
+            with contextlib.ExitStack() as stack:
+                audit = None
+                if not mode.endswith("-noaudit"):
+                    log = AuditLog(Path(tmp) / "audit.jsonl", environ=environ)
+                    audit = stack.enter_context(log)
+                if mode.startswith("rtconfig-async"):
 
                     async def run_rtconfig_async() -> list[Any]:
                         async with AsyncApplier(
@@ -262,6 +290,9 @@ def child(mode: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
                             return await ap.mint_all(jobs)
 
                     results = asyncio.run(run_rtconfig_async())
+                else:
+                    with Applier(audit=audit, environ=environ, concurrency=concurrency) as ap:
+                        results = ap.mint_all(jobs)
             return sum(1 for r in results if r.ok)
 
     elif mode in SDK_MODES:
@@ -464,11 +495,17 @@ def _report_latency(
         )
     sdk = {m: figures[m]["rate"] for m in SDK_MODES if "rate" in figures.get(m, {})}
     targets: list[dict[str, Any]] = []
+    for engine in ("rtconfig", "rtconfig-async"):
+        fig, bare = figures.get(engine, {}), figures.get(f"{engine}-noaudit", {})
+        if ideal and "rate" in fig:
+            share = fig["rate"] / ideal
+            targets.append({"what": f"{engine} / ideal rate", "value": share, "target": 0.85})
+        if "rate" in fig and "rate" in bare:
+            cost = 1 - fig["rate"] / bare["rate"]
+            what = f"{engine} audit log cost (1 - rate / rate without it)"
+            targets.append({"what": what, "value": cost, "target": 0.10, "at_most": True})
     ours = figures.get("rtconfig", {})
     if "rate" in ours:
-        if ideal:
-            share = ours["rate"] / ideal
-            targets.append({"what": "rtconfig / ideal rate", "value": share, "target": 0.9})
         if sdk:
             best = max(sdk, key=sdk.__getitem__)
             targets.append(
@@ -480,7 +517,7 @@ def _report_latency(
                 {
                     "what": "rtconfig / raw-threads CPU per mint",
                     "value": ours["cpu_ms_per_mint"] / raw["cpu_ms_per_mint"],
-                    "target": 1.2,
+                    "target": 1.1,
                     "at_most": True,
                 }
             )
