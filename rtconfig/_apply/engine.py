@@ -47,8 +47,11 @@ __all__ = [
     "CallbackError",
 ]
 
-#: Mints in flight for an AsyncApplier made without ``concurrency`` (a server's burst).
-DEFAULT_ASYNC_CONCURRENCY = 128
+#: Mints in flight for an AsyncApplier made without ``concurrency``: sized for a server's burst
+#: (a backend in front of browsers, where every caller waits on OpenAI's slow mint), like the
+#: openai SDK's 1,000 connections rather than a batch job's handful. Each mint in flight holds
+#: one keep-alive connection; idle ones stay open for reuse.
+DEFAULT_ASYNC_CONCURRENCY = 512
 
 
 class Applier:
