@@ -317,7 +317,7 @@ def main() -> None:
         f"# backend burst: {args.clients} clients x {args.per_client} requests, upstream "
         f"{args.latency_ms:g} ms (rtconfig's emulator); medians of {args.runs} runs [min-max]"
     )
-    print(f"# {machine_description()}")
+    print(f"# {machine_description()}", flush=True)
     upstream_port = _free_port()
     upstream = _start(["--serve-upstream", str(upstream_port), str(args.latency_ms)], upstream_port)
     upstream_url = f"http://127.0.0.1:{upstream_port}/v1"
@@ -347,6 +347,7 @@ def _round(
     _measure(upstream_port, direct, min(args.clients, 32), 1)  # warm-up
     burst["direct"].append(_measure(upstream_port, direct, args.clients, args.per_client))
     calm["direct"].append(_measure(upstream_port, direct, args.p99_clients, args.per_client))
+    _progress("direct", burst["direct"][-1], calm["direct"][-1])
     route = f"/realtime/session/{TEMPLATE}"
     for backend in backends:
         port = _free_port()
@@ -355,8 +356,18 @@ def _round(
             _measure(port, route, min(args.clients, 32), 2)  # warm-up: connections, imports
             burst[backend].append(_measure(port, route, args.clients, args.per_client))
             calm[backend].append(_measure(port, route, args.p99_clients, args.per_client))
+            _progress(backend, burst[backend][-1], calm[backend][-1])
         finally:
             _stop(proc)
+
+
+def _progress(name: str, burst: dict[str, Any], calm: dict[str, Any]) -> None:
+    """One run's figures as soon as they are measured (a long run can be read as it goes)."""
+    print(
+        f"# run: {name:10} {burst['rate']:6.0f} req/s, p50 {burst['p50']:.0f} ms, p99 "
+        f"{burst['p99']:.0f} ms, ok {burst['ok']}/{burst['n']}; calm p99 {calm['p99']:.0f} ms",
+        flush=True,
+    )
 
 
 def _report(
