@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     )
     from rtconfig._apply.retry import RetryPolicy
     from rtconfig._apply.run import apply
+    from rtconfig._codes import DiagnosticCode
     from rtconfig._config import ALL_ENVIRONMENTS, Check, Config, load
     from rtconfig._endpoints import Endpoint
     from rtconfig._errors import (
@@ -68,6 +69,7 @@ __all__ = [
     "ConfigError",
     "ConfigFileNotFoundError",
     "Diagnostic",
+    "DiagnosticCode",
     "Endpoint",
     "FailureKind",
     "FieldRecord",
@@ -112,6 +114,7 @@ _LAZY = {
     ),
     "rtconfig._apply.retry": ("RetryPolicy",),
     "rtconfig._apply.run": ("apply",),
+    "rtconfig._codes": ("DiagnosticCode",),
     "rtconfig._config": ("ALL_ENVIRONMENTS", "Check", "Config", "load"),
     "rtconfig._endpoints": ("Endpoint",),
     "rtconfig._errors": (

@@ -30,7 +30,10 @@ from typing import (
 from pydantic_core import ValidationError
 from typing_extensions import is_typeddict
 
+from rtconfig._codes import DiagnosticCode
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
+from rtconfig._suggest import closest
 from rtconfig._validator_cache import known_values, validator
 
 __all__ = ["MAX_SCHEMA_DEPTH", "Problem", "check_body"]
@@ -42,6 +45,7 @@ BodyPath = tuple[str | int, ...]
 class Problem:
     """One thing wrong with a request body, at ``path`` in the body (union tags stripped)."""
 
+    code: DiagnosticCode
     path: BodyPath
     message: str
     severity: Literal["error", "warning"] = "error"
@@ -120,7 +124,7 @@ def _problem(root: Any, body: Any, error: Mapping[str, Any]) -> Problem:
     path = _body_path(body, loc)
 
     if kind == "missing":
-        return Problem(path, "is required")
+        return Problem(C.MISSING_FIELD, path, "is required")
     if kind == "extra_forbidden":
         name = str(loc[-1])
         table = _type_at(root, loc[:-1])
@@ -129,52 +133,58 @@ def _problem(root: Any, body: Any, error: Mapping[str, Any]) -> Problem:
             hint = f" ({moved[table, name]})"
         else:
             hint = _did_you_mean(name, _fields(table) if is_typeddict(table) else ())
-        return Problem(path, f"unknown field {name!r}{hint}")
+        return Problem(C.UNKNOWN_FIELD, path, f"unknown field {name!r}{hint}")
     from rtconfig._models import UNION_ERRORS
 
     union = UNION_ERRORS.get(kind)
     if union is not None:
         if value is None:
-            return Problem(path, "cannot be null")
+            return Problem(C.NULL_NOT_ALLOWED, path, "cannot be null")
         if union.key and isinstance(value, dict):
             tag = value.get(union.key, _ABSENT)
             if tag is _ABSENT:
-                return Problem((*path, union.key), "is required")
+                return Problem(C.MISSING_FIELD, (*path, union.key), "is required")
             if tag is None:
-                return Problem((*path, union.key), "cannot be null")
-            return Problem((*path, union.key), _one_of(union.allowed, tag))
-        return Problem(path, f"must be {union.expected} (got {_show(value)})")
+                return Problem(C.NULL_NOT_ALLOWED, (*path, union.key), "cannot be null")
+            return Problem(C.INVALID_CHOICE, (*path, union.key), _one_of(union.allowed, tag))
+        return Problem(C.TYPE_ERROR, path, f"must be {union.expected} (got {_show(value)})")
     if value is None and (kind in _KIND_NAMES or kind == "literal_error"):
-        return Problem(path, "cannot be null")
+        return Problem(C.NULL_NOT_ALLOWED, path, "cannot be null")
     if kind in _KIND_NAMES:
-        return Problem(path, f"must be {_KIND_NAMES[kind]} (got {_show(value)})")
+        return Problem(C.TYPE_ERROR, path, f"must be {_KIND_NAMES[kind]} (got {_show(value)})")
     if kind == "literal_error":
-        return Problem(path, _one_of(_literal_values(root, loc), value))
+        return Problem(C.INVALID_CHOICE, path, _one_of(_literal_values(root, loc), value))
     if kind in ("less_than_equal", "less_than"):
         bound = ctx.get("le", ctx.get("lt"))
         word = "at most" if kind == "less_than_equal" else "less than"
-        return Problem(path, f"must be {word} {bound} (got {_show(value)})")
+        return Problem(C.OUT_OF_RANGE, path, f"must be {word} {bound} (got {_show(value)})")
     if kind in ("greater_than_equal", "greater_than"):
         bound = ctx.get("ge", ctx.get("gt"))
         word = "at least" if kind == "greater_than_equal" else "greater than"
-        return Problem(path, f"must be {word} {bound} (got {_show(value)})")
+        return Problem(C.OUT_OF_RANGE, path, f"must be {word} {bound} (got {_show(value)})")
     if kind == "too_short":
         least = ctx.get("min_length")
         got = len(value) if isinstance(value, list | dict | str) else ctx.get("actual_length")
-        return Problem(path, f"must have at least {least} item{_s(least)} (got {got})")
+        return Problem(
+            C.OUT_OF_RANGE, path, f"must have at least {least} item{_s(least)} (got {got})"
+        )
     if kind == "too_long":
         most = ctx.get("max_length")
         got = len(value) if isinstance(value, list | dict | str) else ctx.get("actual_length")
         message = f"must have at most {most} item{_s(most)} (got {got})"
         if path[-1:] == ("output_modalities",):
             message += ": 'text' and 'audio' cannot be requested together"
-        return Problem(path, message)
+        return Problem(C.OUT_OF_RANGE, path, message)
     if kind == "string_pattern_mismatch":
-        return Problem(path, f"must match {ctx.get('pattern')} (got {_show(value)})")
+        return Problem(
+            C.PATTERN_MISMATCH, path, f"must match {ctx.get('pattern')} (got {_show(value)})"
+        )
     if kind == "finite_number":
-        return Problem(path, f"must be a finite number (got {_show(value)})")
+        return Problem(C.INVALID_VALUE, path, f"must be a finite number (got {_show(value)})")
     message = str(error.get("msg", kind))
-    return Problem(path, f"{message[:1].lower()}{message[1:]} (got {_show(value)})")
+    return Problem(
+        C.INVALID_VALUE, path, f"{message[:1].lower()}{message[1:]} (got {_show(value)})"
+    )
 
 
 # Where a key that is unknown at one level lives instead: the beta ↔ GA renames (NOTES §7).
@@ -293,12 +303,10 @@ def _one_of(allowed: Iterable[Any], got: Any) -> str:
 
 def _did_you_mean(word: str, candidates: Iterable[str], bare: bool = False) -> str:
     """`` (did you mean 'voice'?)``, or ``; did you mean 'voice'?`` with ``bare``; or ''."""
-    import difflib  # only a misspelling pays for it
-
-    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    if not matches:
+    match = closest(word, candidates, fold_case=False)
+    if match is None:
         return ""
-    return f"; did you mean {matches[0]!r}?" if bare else f" (did you mean {matches[0]!r}?)"
+    return f"; did you mean {match!r}?" if bare else f" (did you mean {match!r}?)"
 
 
 # ---- walking the model types along an error location (only on the error path)
@@ -383,7 +391,7 @@ def _check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
             f"model {model!r} is not listed for the beta realtime/sessions endpoint"
             " (GA models are minted with endpoint realtime/client_secrets)"
         )
-        out.append(Problem(("model",), message, "warning"))
+        out.append(Problem(C.MODEL_NOT_ON_ENDPOINT, ("model",), message, "warning"))
     else:
         _warn_unknown(body, "model", (), known_values().beta_models, "model", out)
     _warn_unknown(body, "voice", (), known_values().voices, "voice", out)
@@ -403,6 +411,7 @@ def _check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
         hint = _did_you_mean(choice, [*_TOOL_CHOICE_MODES, *functions], bare=True)
         out.append(
             Problem(
+                C.INVALID_CHOICE,
                 ("tool_choice",),
                 "must be 'auto', 'none', 'required' or the name of a declared function tool"
                 f" (got {choice!r}{hint})",
@@ -439,10 +448,22 @@ def _check_realtime(session: dict[str, Any], prefix: BodyPath, out: list[Problem
         kind, path = choice.get("type"), (*prefix, "tool_choice")
         name = choice.get("name")
         if kind == "function" and isinstance(name, str) and name not in functions:
-            out.append(Problem((*path, "name"), _undeclared(name, "function tool", functions)))
+            out.append(
+                Problem(
+                    C.UNDECLARED_TOOL,
+                    (*path, "name"),
+                    _undeclared(name, "function tool", functions),
+                )
+            )
         label = choice.get("server_label")
         if kind == "mcp" and isinstance(label, str) and label not in labels:
-            out.append(Problem((*path, "server_label"), _undeclared(label, "MCP server", labels)))
+            out.append(
+                Problem(
+                    C.UNDECLARED_TOOL,
+                    (*path, "server_label"),
+                    _undeclared(label, "MCP server", labels),
+                )
+            )
 
 
 def _check_transcription(session: dict[str, Any], prefix: BodyPath, out: list[Problem]) -> None:
@@ -482,6 +503,7 @@ def _check_whisper(
     verb = "must be set to null" if detection is _ABSENT else "must be null"
     out.append(
         Problem(
+            C.UNSUPPORTED_COMBINATION,
             (*prefix, "turn_detection"),
             f"{verb}: transcription model {_WHISPER!r} does not support turn detection (VAD)",
         )
@@ -499,7 +521,8 @@ def _warn_unknown(
     value = holder.get(key)
     if isinstance(value, str) and value not in known:
         hint = _did_you_mean(value, sorted(known))
-        out.append(Problem((*prefix, key), f"unknown {noun} {value!r}{hint}", "warning"))
+        code = C.UNKNOWN_VOICE if noun == "voice" else C.UNKNOWN_MODEL
+        out.append(Problem(code, (*prefix, key), f"unknown {noun} {value!r}{hint}", "warning"))
 
 
 def _undeclared(name: str, what: str, declared: Iterable[str]) -> str:
@@ -555,11 +578,12 @@ def _check_tools_uncached(
             name = tool.get("name", _ABSENT)
             if name is _ABSENT:
                 # Optional in the schema, but a function the model cannot name cannot be called.
-                out.append(Problem((*here, "name"), "is required"))
+                out.append(Problem(C.MISSING_FIELD, (*here, "name"), "is required"))
             elif isinstance(name, str):
                 if not _TOOL_NAME.fullmatch(name):
                     out.append(
                         Problem(
+                            C.PATTERN_MISMATCH,
                             (*here, "name"),
                             f"must match ^[a-zA-Z0-9_-]{{1,64}}$ (got {_show(name)})",
                         )
@@ -567,6 +591,7 @@ def _check_tools_uncached(
                 elif name in functions:
                     out.append(
                         Problem(
+                            C.DUPLICATE_TOOL,
                             (*here, "name"),
                             f"tool name {name!r} is already used by tools[{functions[name]}]",
                         )
@@ -588,10 +613,17 @@ def _check_mcp_source(tool: dict[str, Any], here: BodyPath, out: list[Problem]) 
     # "One of `server_url`, `connector_id`, or `tunnel_id` must be provided" (text only).
     given = [key for key in _MCP_SOURCES if key in tool]
     if not given:
-        out.append(Problem(here, "needs one of 'server_url', 'connector_id' or 'tunnel_id'"))
+        out.append(
+            Problem(
+                C.INVALID_MCP_SERVER,
+                here,
+                "needs one of 'server_url', 'connector_id' or 'tunnel_id'",
+            )
+        )
     elif len(given) > 1:
         out.append(
             Problem(
+                C.INVALID_MCP_SERVER,
                 (*here, given[1]),
                 f"cannot be set together with {given[0]!r}: give exactly one of"
                 " 'server_url', 'connector_id' or 'tunnel_id'",
@@ -600,7 +632,11 @@ def _check_mcp_source(tool: dict[str, Any], here: BodyPath, out: list[Problem]) 
     url = tool.get("server_url")
     if isinstance(url, str) and not _is_http_url(url):
         out.append(
-            Problem((*here, "server_url"), f"must be an absolute http(s) URL (got {_show(url)})")
+            Problem(
+                C.INVALID_MCP_SERVER,
+                (*here, "server_url"),
+                f"must be an absolute http(s) URL (got {_show(url)})",
+            )
         )
 
 
@@ -635,7 +671,11 @@ def _check_parameters(schema: dict[str, Any], path: BodyPath, out: list[Problem]
     kind = schema.get("type", "object")
     if isinstance(kind, str) and kind != "object" and kind in _JSON_TYPES:
         out.append(
-            Problem((*path, "type"), f"must be 'object': parameters are an object (got {kind!r})")
+            Problem(
+                C.INVALID_SCHEMA,
+                (*path, "type"),
+                f"must be 'object': parameters are an object (got {kind!r})",
+            )
         )
     _check_schema(schema, path, schema, 0, out)
 
@@ -645,11 +685,21 @@ def _check_schema(node: Any, path: BodyPath, root: Any, depth: int, out: list[Pr
         return
     if not isinstance(node, dict):
         out.append(
-            Problem(path, f"must be a JSON Schema: a table or a boolean (got {_show(node)})")
+            Problem(
+                C.INVALID_SCHEMA,
+                path,
+                f"must be a JSON Schema: a table or a boolean (got {_show(node)})",
+            )
         )
         return
     if depth >= MAX_SCHEMA_DEPTH:
-        out.append(Problem(path, f"is nested too deeply (more than {MAX_SCHEMA_DEPTH} levels)"))
+        out.append(
+            Problem(
+                C.INVALID_SCHEMA,
+                path,
+                f"is nested too deeply (more than {MAX_SCHEMA_DEPTH} levels)",
+            )
+        )
         return
     deeper = depth + 1
     for key, value in node.items():
@@ -658,14 +708,22 @@ def _check_schema(node: Any, path: BodyPath, root: Any, depth: int, out: list[Pr
             _check_type_keyword(value, here, out)
         elif key in _SCHEMA_MAPS:
             if not isinstance(value, dict):
-                out.append(Problem(here, f"must be a table of schemas (got {_show(value)})"))
+                out.append(
+                    Problem(
+                        C.INVALID_SCHEMA, here, f"must be a table of schemas (got {_show(value)})"
+                    )
+                )
             else:
                 for name, sub in value.items():
                     _check_schema(sub, (*here, name), root, deeper, out)
         elif key in _SCHEMA_LISTS:
             if not isinstance(value, list) or not value:
                 out.append(
-                    Problem(here, f"must be a non-empty array of schemas (got {_show(value)})")
+                    Problem(
+                        C.INVALID_SCHEMA,
+                        here,
+                        f"must be a non-empty array of schemas (got {_show(value)})",
+                    )
                 )
             else:
                 for index, sub in enumerate(value):
@@ -681,29 +739,51 @@ def _check_schema(node: Any, path: BodyPath, root: Any, depth: int, out: list[Pr
         elif key == "required":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 out.append(
-                    Problem(here, f"must be an array of property names (got {_show(value)})")
+                    Problem(
+                        C.INVALID_SCHEMA,
+                        here,
+                        f"must be an array of property names (got {_show(value)})",
+                    )
                 )
             elif len(set(value)) != len(value):
-                out.append(Problem(here, "must not list a property twice"))
+                out.append(Problem(C.INVALID_SCHEMA, here, "must not list a property twice"))
         elif key == "enum":
             if not isinstance(value, list) or not value:
-                out.append(Problem(here, f"must be a non-empty array (got {_show(value)})"))
+                out.append(
+                    Problem(
+                        C.INVALID_SCHEMA, here, f"must be a non-empty array (got {_show(value)})"
+                    )
+                )
         elif key in _NON_NEGATIVE:
             if type(value) is not int or value < 0:
-                out.append(Problem(here, f"must be a non-negative integer (got {_show(value)})"))
+                out.append(
+                    Problem(
+                        C.INVALID_SCHEMA,
+                        here,
+                        f"must be a non-negative integer (got {_show(value)})",
+                    )
+                )
         elif key in _NUMBERS:
             if not _is_number(value) or (key == "multipleOf" and value <= 0):
                 qualifier = "a positive number" if key == "multipleOf" else "a number"
-                out.append(Problem(here, f"must be {qualifier} (got {_show(value)})"))
+                out.append(
+                    Problem(C.INVALID_SCHEMA, here, f"must be {qualifier} (got {_show(value)})")
+                )
         elif key in ("exclusiveMinimum", "exclusiveMaximum"):
             if not _is_number(value) and not isinstance(value, bool):  # draft-04 used booleans
-                out.append(Problem(here, f"must be a number (got {_show(value)})"))
+                out.append(
+                    Problem(C.INVALID_SCHEMA, here, f"must be a number (got {_show(value)})")
+                )
         elif key == "uniqueItems":
             if not isinstance(value, bool):
-                out.append(Problem(here, f"must be a boolean (got {_show(value)})"))
+                out.append(
+                    Problem(C.INVALID_SCHEMA, here, f"must be a boolean (got {_show(value)})")
+                )
         elif key in _STRINGS:
             if not isinstance(value, str):
-                out.append(Problem(here, f"must be a string (got {_show(value)})"))
+                out.append(
+                    Problem(C.INVALID_SCHEMA, here, f"must be a string (got {_show(value)})")
+                )
         elif key == "$ref":
             _check_ref(value, here, root, out)
         # Other keywords (const, default, examples, vendor extensions) accept anything.
@@ -714,6 +794,7 @@ def _check_type_keyword(value: Any, here: BodyPath, out: list[Problem]) -> None:
     if isinstance(value, list) and (not value or len(set(map(str, value))) != len(value)):
         out.append(
             Problem(
+                C.INVALID_SCHEMA,
                 here,
                 f"must be a type name or a non-empty array of distinct ones (got {_show(value)})",
             )
@@ -721,13 +802,13 @@ def _check_type_keyword(value: Any, here: BodyPath, out: list[Problem]) -> None:
         return
     for name in names:
         if not isinstance(name, str) or name not in _JSON_TYPES:
-            out.append(Problem(here, _one_of(_JSON_TYPES, name)))
+            out.append(Problem(C.INVALID_SCHEMA, here, _one_of(_JSON_TYPES, name)))
             return
 
 
 def _check_ref(value: Any, here: BodyPath, root: Any, out: list[Problem]) -> None:
     if not isinstance(value, str):
-        out.append(Problem(here, f"must be a string (got {_show(value)})"))
+        out.append(Problem(C.INVALID_SCHEMA, here, f"must be a string (got {_show(value)})"))
         return
     if not value.startswith("#"):
         return  # remote references are the API's business
@@ -739,7 +820,9 @@ def _check_ref(value: Any, here: BodyPath, root: Any, out: list[Problem]) -> Non
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
             node = node[int(token)]
         else:
-            out.append(Problem(here, f"points at nothing in this schema (got {value!r})"))
+            out.append(
+                Problem(C.INVALID_SCHEMA, here, f"points at nothing in this schema (got {value!r})")
+            )
             return
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._loader import read_document
 from rtconfig._overlay_checks import shadowed_star_overlay
@@ -195,6 +196,7 @@ class Config:
                     Diagnostic(
                         "error",
                         f"unknown template {name!r}" + did_you_mean(name, self.mintable()),
+                        code=C.UNKNOWN_TEMPLATE,
                         file=sources.file,
                     )
                 )
@@ -204,6 +206,7 @@ class Config:
                         "error",
                         f"template {name!r} is abstract: it is never rendered or minted by "
                         "itself; choose a template that extends it",
+                        code=C.ABSTRACT_TEMPLATE,
                         file=sources.file,
                         line=known.header.line,
                         template=name,
@@ -243,7 +246,9 @@ def _unknown_environment(sources: Sources, env: str, env_source: str | None) -> 
     unknown = f"unknown environment {env!r}" + did_you_mean(env, sources.environments)
     if env_source is None:
         declared = f"declared: {names}" if names else "the file declares no [environments]"
-        return Diagnostic("error", f"{unknown}; {declared}", file=sources.file)
+        return Diagnostic(
+            "error", f"{unknown}; {declared}", code=C.UNKNOWN_ENVIRONMENT, file=sources.file
+        )
     declared = (
         f"{sources.file} declares: {names}"
         if names
@@ -251,7 +256,10 @@ def _unknown_environment(sources: Sources, env: str, env_source: str | None) -> 
     )
     fix = f"set {env_source} to one of them, or unset it" if names else f"unset {env_source}"
     return Diagnostic(
-        "error", f"{unknown} (from {env_source}); {declared} ({fix})", file=env_source
+        "error",
+        f"{unknown} (from {env_source}); {declared} ({fix})",
+        code=C.UNKNOWN_ENVIRONMENT,
+        file=env_source,
     )
 
 

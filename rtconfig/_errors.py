@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from rtconfig._codes import DiagnosticCode
+
 Severity = Literal["error", "warning"]
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "ConfigError",
     "ConfigFileNotFoundError",
     "Diagnostic",
+    "DiagnosticCode",
     "MintError",
     "RtconfigError",
     "Severity",
@@ -70,10 +73,13 @@ class Diagnostic:
 
     ``file``/``line``/``col`` point at the key that set the offending value; for values from an
     environment variable ``file`` is the variable's name, for ``--set`` it is ``--set``.
+    ``code`` is the stable machine name of the kind of problem: branch on it, never on
+    ``message``.
     """
 
     severity: Severity
     message: str
+    code: DiagnosticCode = field(kw_only=True)
     file: str | None = None
     line: int | None = None
     col: int | None = None
@@ -111,6 +117,7 @@ class Diagnostic:
     def to_json(self) -> dict[str, Any]:
         return {
             "severity": self.severity,
+            "code": self.code.value,
             "file": self.file,
             "line": self.line,
             "col": self.col,
@@ -135,8 +142,8 @@ class ConfigError(RtconfigError):
         super().__init__("\n".join(str(d) for d in self.diagnostics))
 
     @classmethod
-    def single(cls, message: str, **where: Any) -> ConfigError:
-        return cls([Diagnostic("error", message, **where)])
+    def single(cls, message: str, *, code: DiagnosticCode, **where: Any) -> ConfigError:
+        return cls([Diagnostic("error", message, code=code, **where)])
 
 
 class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
@@ -144,7 +151,8 @@ class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
     that is also a :class:`FileNotFoundError`, so ``except FileNotFoundError`` catches it too."""
 
     def __init__(self, file: str, message: str = "no such file") -> None:
-        super().__init__([Diagnostic("error", message, file=file)])
+        code = DiagnosticCode.FILE_NOT_FOUND
+        super().__init__([Diagnostic("error", message, code=code, file=file)])
         self.errno = errno.ENOENT
         self.strerror = "No such file or directory"
         self.filename = file

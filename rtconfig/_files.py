@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from rtconfig._codes import DiagnosticCode
+
 __all__ = [
     "AUDIT_LOG",
     "IMPORT_JSON",
@@ -97,6 +99,15 @@ class FileRefused(Exception):
         self.problem = problem
         self.message = message
         self.size = size
+
+    @property
+    def code(self) -> DiagnosticCode:
+        """The diagnostic code of this refusal: missing, too large, or otherwise unreadable."""
+        if self.problem is FileProblem.MISSING:
+            return DiagnosticCode.FILE_NOT_FOUND
+        if self.problem is FileProblem.TOO_LARGE:
+            return DiagnosticCode.LIMIT_EXCEEDED
+        return DiagnosticCode.FILE_UNREADABLE
 
 
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY

@@ -20,16 +20,21 @@ This module is pure: it takes parsed JSON and returns a template; the CLI reads 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint, body_from_template, template_path, template_view
 from rtconfig._errors import ConfigError, Diagnostic, format_path
 from rtconfig._plan.make import same_value
 from rtconfig._sources import iter_leaves
+
+if TYPE_CHECKING:
+    from rtconfig._checks import Problem
 
 __all__ = [
     "ImportedTemplate",
@@ -145,7 +150,8 @@ def _template_fields(
             extra = sorted(k for k in data if k != "expires_after")
             if extra:
                 raise ConfigError.single(
-                    "unexpected top-level key(s) beside session: " + ", ".join(extra)
+                    "unexpected top-level key(s) beside session: " + ", ".join(extra),
+                    code=C.INVALID_IMPORT,
                 )
             body = {"session": session, **data}
         else:
@@ -157,7 +163,8 @@ def _template_fields(
     if isinstance(data.get("session"), dict):
         raise ConfigError.single(
             f"a {{session: …}} object is a realtime/client_secrets body, not {endpoint.value}; "
-            "leave out --endpoint or pass --endpoint realtime/client_secrets"
+            "leave out --endpoint or pass --endpoint realtime/client_secrets",
+            code=C.INVALID_IMPORT,
         )
     for key in sorted(RESPONSE_ONLY & data.keys()):
         data.pop(key)
@@ -170,14 +177,30 @@ def _template_fields(
     return template_view(endpoint, data)
 
 
-def _check(endpoint: Endpoint, fields: Mapping[str, Any]) -> list[tuple[Path, str, str]]:
-    """(template path, severity, message) of every problem the template's body has."""
+def _check(endpoint: Endpoint, fields: Mapping[str, Any]) -> list[Problem]:
+    """Every problem the template's body has, each located at its *template* path."""
     from rtconfig._checks import check_body  # the models are a heavy import: load on demand
 
     body = body_from_template(endpoint, dict(fields))
     return [
-        (template_path(endpoint, p.path), p.severity, p.message) for p in check_body(endpoint, body)
+        dataclasses.replace(p, path=template_path(endpoint, p.path))
+        for p in check_body(endpoint, body)
     ]
+
+
+# What a server echoes that a request cannot send: nulls and fields outside the request.
+_SERVER_ECHOES = frozenset({C.NULL_NOT_ALLOWED, C.UNKNOWN_FIELD})
+
+
+def _diagnostic(problem: Problem, source: str, name: str) -> Diagnostic:
+    return Diagnostic(
+        problem.severity,
+        problem.message,
+        code=problem.code,
+        file=source,
+        template=name,
+        path=format_path(problem.path) or None,
+    )
 
 
 def _get(tree: Mapping[str, Any], path: Path) -> Any:
@@ -234,10 +257,14 @@ def import_session(
     write (a null inside an array), or would not make a valid template.
     """
     if not isinstance(data, dict):
-        raise ConfigError.single("a session must be a JSON object", file=source)
+        raise ConfigError.single(
+            "a session must be a JSON object", code=C.INVALID_IMPORT, file=source
+        )
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise ConfigError.single(
-            f"invalid template name {name!r}: use letters, digits, '_' and '-'", file=source
+            f"invalid template name {name!r}: use letters, digits, '_' and '-'",
+            code=C.INVALID_NAME,
+            file=source,
         )
     response = _is_response(data)
     endpoint = endpoint or infer_endpoint(data)
@@ -246,7 +273,7 @@ def import_session(
         fields = _template_fields(data, endpoint, response, dropped)
     except ConfigError as exc:
         raise ConfigError(
-            [Diagnostic("error", d.message, file=source) for d in exc.diagnostics]
+            [Diagnostic("error", d.message, code=d.code, file=source) for d in exc.diagnostics]
         ) from None
     _refuse_unwritable(fields, source)
 
@@ -254,11 +281,9 @@ def import_session(
         # Echoed nulls and keys a request cannot send are the server's, not the user's.
         for _ in range(_MAX_PASSES):
             doomed = [
-                path
-                for path, severity, message in _check(endpoint, fields)
-                if severity == "error"
-                and _has(fields, path)
-                and (message == "cannot be null" or message.startswith("unknown field"))
+                p.path
+                for p in _check(endpoint, fields)
+                if p.severity == "error" and p.code in _SERVER_ECHOES and _has(fields, p.path)
             ]
             if not doomed:
                 break
@@ -281,7 +306,7 @@ def import_session(
         _delete(kept, path)
     # A default whose absence breaks validation (a discriminator, a required key) stays.
     for _ in range(_MAX_PASSES):
-        broken = [p for p, severity, _m in _check(endpoint, kept) if severity == "error"]
+        broken = [p.path for p in _check(endpoint, kept) if p.severity == "error"]
         restore = [d for d in removed if any(_related(d, p) for p in broken)]
         if not restore:
             break
@@ -290,18 +315,10 @@ def import_session(
     dropped.extend((format_path(p), "the spec default") for p in removed)
 
     problems = _check(endpoint, kept)
-    errors = [
-        Diagnostic("error", message, file=source, template=name, path=format_path(path) or None)
-        for path, severity, message in problems
-        if severity == "error"
-    ]
+    errors = [_diagnostic(p, source, name) for p in problems if p.severity == "error"]
     if errors:
         raise ConfigError(errors)
-    warnings = tuple(
-        Diagnostic("warning", message, file=source, template=name, path=format_path(path) or None)
-        for path, severity, message in problems
-        if severity == "warning"
-    )
+    warnings = tuple(_diagnostic(p, source, name) for p in problems if p.severity == "warning")
     return ImportedTemplate(
         name=name,
         endpoint=endpoint,
@@ -330,6 +347,7 @@ def _refuse_unwritable(fields: Mapping[str, Any], source: str) -> None:
                 Diagnostic(
                     "error",
                     "null inside an array cannot be written in TOML",
+                    code=C.INVALID_IMPORT,
                     file=source,
                     path=format_path(path),
                 )
@@ -339,6 +357,7 @@ def _refuse_unwritable(fields: Mapping[str, Any], source: str) -> None:
                 Diagnostic(
                     "error",
                     "a null under a key containing '.' cannot be written as a null = [...] path",
+                    code=C.INVALID_IMPORT,
                     file=source,
                     path=format_path(path),
                 )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import ConfigError, ConfigFileNotFoundError
 from rtconfig._files import SESSIONS_TOML, FileProblem, FileRefused, read_file
 
@@ -89,12 +90,14 @@ def read_document(path: str | Path, display: str | None = None) -> Document:
             message = "is a directory, not a TOML file"
         else:
             message = exc.message
-        raise ConfigError.single(message, file=file) from None
+        raise ConfigError.single(message, code=exc.code, file=file) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError.single("file is not valid UTF-8", file=file, line=line) from None
+        raise ConfigError.single(
+            "file is not valid UTF-8", code=C.FILE_UNREADABLE, file=file, line=line
+        ) from None
     return parse_document(text, file)
 
 
@@ -108,6 +111,7 @@ def parse_document(text: str, file: str) -> Document:
         raise ConfigError.single(
             f"a dotted key or table header has more than {MAX_NESTING_DEPTH} parts: tables "
             f"would nest more than {MAX_NESTING_DEPTH} levels deep (the limit)",
+            code=C.LIMIT_EXCEEDED,
             file=file,
             line=text.count("\n", 0, long_key) + 1,
             col=long_key - text.rfind("\n", 0, long_key),
@@ -121,12 +125,17 @@ def parse_document(text: str, file: str) -> Document:
         col = int(match["col"]) if match["col"] else None
         message = match["msg"] or "invalid TOML"
         raise ConfigError.single(
-            f"invalid TOML: {message[0].lower()}{message[1:]}", file=file, line=line, col=col
+            f"invalid TOML: {message[0].lower()}{message[1:]}",
+            code=C.TOML_SYNTAX,
+            file=file,
+            line=line,
+            col=col,
         ) from None
     except RecursionError:
         raise ConfigError.single(
             f"invalid TOML: tables and arrays nest too deeply (the limit is {MAX_NESTING_DEPTH} "
             "levels; Python's recursion limit was reached first)",
+            code=C.LIMIT_EXCEEDED,
             file=file,
         ) from None
     document = Document(file=file, data=data, text=text)
@@ -135,6 +144,7 @@ def parse_document(text: str, file: str) -> Document:
         found = document.position(deep)
         raise ConfigError.single(
             f"tables and arrays nest more than {MAX_NESTING_DEPTH} levels deep (the limit)",
+            code=C.LIMIT_EXCEEDED,
             file=file,
             line=found[0] if found else None,
             col=found[1] if found else None,

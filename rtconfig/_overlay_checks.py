@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import Diagnostic, format_path
 from rtconfig._origins import OriginKind
 from rtconfig._resolver import ResolvedTemplate
@@ -40,6 +41,7 @@ def shadowed_star_overlay(
                 f"the value {_short(value)} has no effect: every template sets it itself "
                 f"({names}), above this overlay; set it in each template's overlay instead, "
                 "or remove it",
+                code=C.SHADOWED_OVERLAY,
                 file=origin.file,
                 line=origin.line,
                 col=origin.col,

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rtconfig._codes import DiagnosticCode
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import Diagnostic
 from rtconfig._origins import FieldRecord, Origin
@@ -126,13 +128,14 @@ class Resolver:
         self._done[name] = result
         return result
 
-    def _fail(self, template: TemplateSource, message: str) -> None:
+    def _fail(self, template: TemplateSource, code: DiagnosticCode, message: str) -> None:
         layer = template.layer
         origin = layer.meta_origin("extends")
         self.diagnostics.setdefault(template.name, []).append(
             Diagnostic(
                 "error",
                 message,
+                code=code,
                 file=origin.file,
                 line=origin.line,
                 col=origin.col,
@@ -147,11 +150,12 @@ class Resolver:
         for parent in template.extends:
             if parent in self._stack:
                 chain = [*self._stack[self._stack.index(parent) :], parent]
-                self._fail(template, "inheritance cycle: " + " -> ".join(chain))
+                self._fail(template, C.EXTENDS_CYCLE, "inheritance cycle: " + " -> ".join(chain))
                 return None
             if parent not in self.sources.templates:
                 self._fail(
                     template,
+                    C.UNKNOWN_TEMPLATE,
                     f"unknown parent template {parent!r}"
                     + did_you_mean(parent, self.sources.templates),
                 )
@@ -159,6 +163,7 @@ class Resolver:
             if len(self._stack) >= MAX_INHERITANCE_DEPTH:
                 self._fail(
                     template,
+                    C.LIMIT_EXCEEDED,
                     f"inheritance chain is deeper than {MAX_INHERITANCE_DEPTH} templates "
                     f"(the limit): {self._stack[0]} -> … -> {template.name} -> {parent}",
                 )
@@ -344,7 +349,9 @@ def resolve_settings(
             continue
         problem = check_setting("base_url", value)
         if problem:
-            diagnostics.append(Diagnostic("error", problem, file=where, path="base_url"))
+            diagnostics.append(
+                Diagnostic("error", problem, code=C.INVALID_SETTING, file=where, path="base_url")
+            )
         else:
             merged["base_url"] = value
     kwargs: dict[str, Any] = {

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import Diagnostic, format_path
 from rtconfig._loader import Document, KeyPath
 from rtconfig._suggest import did_you_mean
@@ -119,6 +120,7 @@ def read_serve(
             Diagnostic(
                 "error",
                 message,
+                code=C.INVALID_SETTING,
                 file=document.file,
                 line=found[0] if found else None,
                 col=found[1] if found else None,

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rtconfig._codes import DiagnosticCode
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import KEY_LIKE, TOKEN_LIKE, Diagnostic, format_path
 from rtconfig._files import INSTRUCTIONS, FileProblem, FileRefused, read_in_tree
@@ -23,7 +25,7 @@ from rtconfig._loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
 from rtconfig._origins import Origin, OriginKind
 from rtconfig._serve_settings import ServeSettings, read_serve
 from rtconfig._settings import SETTING_KEYS
-from rtconfig._suggest import did_you_mean
+from rtconfig._suggest import closest, did_you_mean
 
 __all__ = [
     "META_KEYS",
@@ -176,13 +178,14 @@ class _Collector:
         # The template/environment whose table is being read, for the diagnostics' prefix.
         self.where: dict[str, Any] = {}
 
-    def error(self, message: str, at: KeyPath, **where: Any) -> None:
+    def error(self, code: DiagnosticCode, message: str, at: KeyPath, **where: Any) -> None:
         where = {**self.where, **where}
         found = self.document.position(at)
         self.diagnostics.append(
             Diagnostic(
                 "error",
                 message,
+                code=code,
                 file=self.document.file,
                 line=found[0] if found else None,
                 col=found[1] if found else None,
@@ -199,6 +202,7 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
     for key in data:
         if key not in ("api", "templates", "environments", "serve"):
             c.error(
+                C.UNKNOWN_SECTION,
                 f"unknown section {key!r}"
                 + did_you_mean(key, ["api", "templates", "environments", "serve"])
                 + "; a sessions.toml has [api], [templates.NAME], [environments.NAME] and "
@@ -213,10 +217,14 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
     for name, table in raw_templates.items():
         at: KeyPath = ("templates", name)
         if not TEMPLATE_NAME.fullmatch(name):
-            c.error(f"invalid template name {name!r}: use letters, digits, '_' and '-'", at)
+            c.error(
+                C.INVALID_NAME,
+                f"invalid template name {name!r}: use letters, digits, '_' and '-'",
+                at,
+            )
             continue
         if not isinstance(table, dict):
-            c.error(f"template {name!r} must be a table ([templates.{name}])", at)
+            c.error(C.NOT_A_TABLE, f"template {name!r} must be a table ([templates.{name}])", at)
             continue
         template = _template(c, name, table, at, base_dir)
         if template is not None:
@@ -226,10 +234,16 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
     for env, table in raw_envs.items():
         at = ("environments", env)
         if not TEMPLATE_NAME.fullmatch(env):
-            c.error(f"invalid environment name {env!r}: use letters, digits, '_' and '-'", at)
+            c.error(
+                C.INVALID_NAME,
+                f"invalid environment name {env!r}: use letters, digits, '_' and '-'",
+                at,
+            )
             continue
         if not isinstance(table, dict):
-            c.error(f"environment {env!r} must be a table ([environments.{env}])", at)
+            c.error(
+                C.NOT_A_TABLE, f"environment {env!r} must be a table ([environments.{env}])", at
+            )
             continue
         environment = _environment(c, env, table, at, templates, base_dir)
         if environment is not None:
@@ -252,7 +266,7 @@ def _table(
     if value is None:
         return None
     if not isinstance(value, dict):
-        c.error(f"{format_path(at)} must be a table, not {_type_name(value)}", at)
+        c.error(C.NOT_A_TABLE, f"{format_path(at)} must be a table, not {_type_name(value)}", at)
         return None
     return value
 
@@ -263,6 +277,7 @@ def _refuse_secrets(c: _Collector, value: Any, at: KeyPath) -> None:
         for key, item in value.items():
             if key == "api_key":
                 c.error(
+                    C.SECRET_REFUSED,
                     "API keys must not be written in sessions.toml; put the key in an environment "
                     'variable and name it with [api] api_key_env = "OPENAI_API_KEY"',
                     (*at, key),
@@ -270,6 +285,7 @@ def _refuse_secrets(c: _Collector, value: Any, at: KeyPath) -> None:
                 )
             elif KEY_LIKE.search(key):
                 c.error(
+                    C.SECRET_REFUSED,
                     "this key looks like an OpenAI API key (sk-…); keys must not be written in "
                     "sessions.toml: keep the key in an environment variable named by [api] "
                     "api_key_env",
@@ -283,6 +299,7 @@ def _refuse_secrets(c: _Collector, value: Any, at: KeyPath) -> None:
             _refuse_secrets(c, item, (*at, index))
     elif isinstance(value, str) and KEY_LIKE.search(value):
         c.error(
+            C.SECRET_REFUSED,
             "this value looks like an OpenAI API key (sk-…); keys must not be written in "
             "sessions.toml: keep the key in an environment variable named by [api] api_key_env",
             at,
@@ -296,6 +313,7 @@ def _check_api(c: _Collector, api: Mapping[str, Any], at: KeyPath) -> None:
         if spec is None:
             if key != "api_key":  # already refused with its own message
                 c.error(
+                    C.UNKNOWN_SETTING,
                     f"unknown setting {key!r}" + did_you_mean(key, SETTING_KEYS),
                     (*at, key),
                     path=format_path((*at, key)),
@@ -303,7 +321,7 @@ def _check_api(c: _Collector, api: Mapping[str, Any], at: KeyPath) -> None:
             continue
         problem = check_setting(key, value)
         if problem:
-            c.error(problem, (*at, key), path=format_path((*at, key)))
+            c.error(C.INVALID_SETTING, problem, (*at, key), path=format_path((*at, key)))
 
 
 def check_setting(key: str, value: Any) -> str | None:
@@ -347,6 +365,7 @@ def _paths(c: _Collector, table: Mapping[str, Any], key: str, at: KeyPath) -> tu
         return ()
     if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
         c.error(
+            C.INVALID_META_KEY,
             f'{key} must be a list of dotted paths, e.g. {key} = ["audio.input.turn_detection"]',
             (*at, key),
             path=key,
@@ -381,19 +400,25 @@ def _layer(
     if "endpoint" in table:
         problem = check_setting("endpoint", table["endpoint"])
         if problem:
-            c.error(problem, (*at, "endpoint"), path="endpoint")
+            c.error(C.INVALID_META_KEY, problem, (*at, "endpoint"), path="endpoint")
             values.pop("endpoint")
     if "instructions_file" in table:
         where = (*at, "instructions_file")
         relative = table["instructions_file"]
         if "instructions" in table:
             c.error(
+                C.INVALID_META_KEY,
                 "instructions and instructions_file are both set in the same table; keep one",
                 where,
                 path="instructions_file",
             )
         elif not isinstance(relative, str):
-            c.error("instructions_file must be a path string", where, path="instructions_file")
+            c.error(
+                C.INVALID_META_KEY,
+                "instructions_file must be a path string",
+                where,
+                path="instructions_file",
+            )
         else:
             allow = table.get("instructions_file_allow_hidden", False) is True
             text = _read_instructions(c, base_dir, relative, where, allow)
@@ -412,7 +437,12 @@ def _layer(
     for key in ("unset", "null"):
         for path in getattr(layer, key):
             if path[0] in META_KEYS - FIELD_LIKE_META:
-                c.error(f"{key} cannot name the meta-key {path[0]!r}", (*at, key), path=key)
+                c.error(
+                    C.INVALID_META_KEY,
+                    f"{key} cannot name the meta-key {path[0]!r}",
+                    (*at, key),
+                    path=key,
+                )
     c.where = {}
     return layer
 
@@ -422,9 +452,10 @@ def _check_allow_hidden(c: _Collector, table: Mapping[str, Any], at: KeyPath) ->
     if key not in table:
         return
     if not isinstance(table[key], bool):
-        c.error(f"{key} must be true or false", (*at, key), path=key)
+        c.error(C.INVALID_META_KEY, f"{key} must be true or false", (*at, key), path=key)
     elif "instructions_file" not in table:
         c.error(
+            C.INVALID_META_KEY,
             f"{key} applies to the instructions_file of the same table, and there is none",
             (*at, key),
             path=key,
@@ -443,14 +474,15 @@ def _read_instructions(
     opened once and judged by what was opened (see :func:`rtconfig._files.read_in_tree`).
     """
 
-    def refuse(message: str) -> None:
-        c.error(f"instructions_file {shown!r} {message}", where, path="instructions_file")
+    def refuse(message: str, code: DiagnosticCode = C.INSTRUCTIONS_FILE) -> None:
+        c.error(code, f"instructions_file {shown!r} {message}", where, path="instructions_file")
 
     try:
         raw = read_in_tree(base_dir, shown, INSTRUCTIONS, allow_hidden=allow_hidden)
     except FileRefused as exc:
         if exc.problem is FileProblem.MISSING and "NUL" not in exc.message:
             c.error(
+                C.INSTRUCTIONS_FILE,
                 f"file {shown!r} does not exist (paths are relative to the TOML file)",
                 where,
                 path="instructions_file",
@@ -469,7 +501,8 @@ def _read_instructions(
     if KEY_LIKE.search(text) or TOKEN_LIKE.search(text):
         refuse(
             "contains what looks like an OpenAI API key (sk-…) or a minted token (ek_…); "
-            "prompts are shown in plans and CI logs"
+            "prompts are shown in plans and CI logs",
+            C.SECRET_REFUSED,
         )
         return None
     return text
@@ -486,6 +519,7 @@ def _template(
         extends = [extends]
     if not isinstance(extends, list) or not all(isinstance(p, str) for p in extends):
         c.error(
+            C.INVALID_META_KEY,
             'extends must be a template name or a list of names, e.g. extends = ["base"]',
             (*at, "extends"),
             template=name,
@@ -494,11 +528,19 @@ def _template(
         extends = []
     abstract = table.get("abstract", False)
     if not isinstance(abstract, bool):
-        c.error("abstract must be true or false", (*at, "abstract"), template=name, path="abstract")
+        c.error(
+            C.INVALID_META_KEY,
+            "abstract must be true or false",
+            (*at, "abstract"),
+            template=name,
+            path="abstract",
+        )
         abstract = False
     description = table.get("description")
     if description is not None and not isinstance(description, str):
-        c.error("description must be a string", (*at, "description"), template=name)
+        c.error(
+            C.INVALID_META_KEY, "description must be a string", (*at, "description"), template=name
+        )
         description = None
     layer = _layer(c, table, at, OriginKind.TEMPLATE, name, None, base_dir)
     return TemplateSource(name, tuple(extends), abstract, description, layer, header)
@@ -515,6 +557,7 @@ def _environment(
     for key in table:
         if key not in ("api", "templates"):
             c.error(
+                C.UNKNOWN_SECTION,
                 f"unknown key {key!r} in environment {env!r}"
                 + did_you_mean(key, ["api", "templates"])
                 + f"; an environment has [environments.{env}.api] and "
@@ -529,17 +572,19 @@ def _environment(
         where: KeyPath = (*at, "templates", target)
         if target != "*" and target not in templates:
             c.error(
+                C.UNKNOWN_TEMPLATE,
                 f"environment {env!r} has an overlay for template {target!r}, which does not "
                 "exist" + did_you_mean(target, templates),
                 where,
             )
             continue
         if not isinstance(overlay, dict):
-            c.error("an environment overlay must be a table", where)
+            c.error(C.NOT_A_TABLE, "an environment overlay must be a table", where)
             continue
         for meta in ("extends", "abstract"):
             if meta in overlay:
                 c.error(
+                    C.INVALID_META_KEY,
                     f"{meta} cannot be set in an environment overlay; set it on the template",
                     (*where, meta),
                     template=None if target == "*" else target,
@@ -590,23 +635,31 @@ def parse_value(text: str) -> Any:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _override_value(text: str, path: Sequence[str]) -> tuple[Any, str | None]:
+_Refusal = tuple[DiagnosticCode, str]
+
+
+def _override_value(text: str, path: Sequence[str]) -> tuple[Any, _Refusal | None]:
     """A variable's or ``--set`` value, or why it is refused (without echoing it): a path or
     value nested past the limit, bytes that are not UTF-8 (the OS hands them over as lone
     surrogates, which no later stage can encode), or a key-like string anywhere (in a JSON
     value's keys too)."""
     if len(path) > MAX_NESTING_DEPTH:
         return None, (
+            C.LIMIT_EXCEEDED,
             f"path has {len(path)} parts: it nests more than {MAX_NESTING_DEPTH} levels deep "
-            "(the limit)"
+            "(the limit)",
         )
     if any(_SURROGATE.search(part) for part in path):
-        return None, "path is not valid UTF-8 (an undecodable byte in the name)"
+        return None, (
+            C.INVALID_OVERRIDE,
+            "path is not valid UTF-8 (an undecodable byte in the name)",
+        )
     bad = _SURROGATE.search(text)
     if bad is not None:
         return None, (
+            C.INVALID_OVERRIDE,
             f"value is not valid UTF-8 (an undecodable byte at character {bad.start() + 1}); "
-            "write it in UTF-8"
+            "write it in UTF-8",
         )
     try:
         value = parse_value(text)
@@ -615,10 +668,13 @@ def _override_value(text: str, path: Sequence[str]) -> tuple[Any, str | None]:
     else:
         if deeper_than(value, MAX_NESTING_DEPTH - len(path) + 1) is None:
             return value, _string_problem(value)
-    return None, f"value nests more than {MAX_NESTING_DEPTH} levels deep (the limit)"
+    return None, (
+        C.LIMIT_EXCEEDED,
+        f"value nests more than {MAX_NESTING_DEPTH} levels deep (the limit)",
+    )
 
 
-def _string_problem(value: Any) -> str | None:
+def _string_problem(value: Any) -> _Refusal | None:
     """Why a string anywhere in ``value`` is refused (iterative: values may be deep): key-like,
     or a lone surrogate (a JSON ``"\\ud800"`` escape), which is not text."""
     stack = [value]
@@ -626,9 +682,12 @@ def _string_problem(value: Any) -> str | None:
         node = stack.pop()
         if isinstance(node, str):
             if KEY_LIKE.search(node):
-                return "value looks like an OpenAI API key (sk-…)"
+                return C.SECRET_REFUSED, "value looks like an OpenAI API key (sk-…)"
             if _SURROGATE.search(node):
-                return "value holds a lone surrogate (\\ud800-\\udfff), which is not text"
+                return (
+                    C.INVALID_OVERRIDE,
+                    "value holds a lone surrogate (\\ud800-\\udfff), which is not text",
+                )
         elif isinstance(node, dict):
             stack.extend(node)
             stack.extend(node.values())
@@ -673,35 +732,43 @@ def override_layers(
                 Diagnostic(
                     "error",
                     "malformed variable: use RTCONFIG__<TEMPLATE>__<FIELD>[__<SUBFIELD>…]",
+                    code=C.INVALID_OVERRIDE,
                     file=var,
                 )
             )
             continue
         if len(names) != 1:
             if names:
+                code = C.INVALID_OVERRIDE
                 message = f"variable matches several templates ({', '.join(names)}); rename one"
             else:
-                close = did_you_mean(target, by_var_name)
+                code = C.UNKNOWN_TEMPLATE
+                close = closest(target, by_var_name)
                 message = f"variable names template {parts[0]!r}, which does not exist"
-                if close:
-                    fixed = by_var_name[close.split("'")[1]][0]
+                if close is not None:
+                    fixed = by_var_name[close][0]
                     rest = "__".join(parts[1:])
                     message += (
                         f" (did you mean {ENV_PREFIX}{_normalise(fixed)}__{rest}, "
                         f"for template {fixed!r}?)"
                     )
-            diagnostics.append(Diagnostic("error", message, file=var))
+            diagnostics.append(Diagnostic("error", message, code=code, file=var))
             continue
         name = names[0]
         path = tuple(p.lower() for p in parts[1:])
         if path[0] in META_KEYS - FIELD_LIKE_META:
             diagnostics.append(
-                Diagnostic("error", f"{path[0]!r} cannot be set from a variable", file=var)
+                Diagnostic(
+                    "error",
+                    f"{path[0]!r} cannot be set from a variable",
+                    code=C.INVALID_OVERRIDE,
+                    file=var,
+                )
             )
             continue
         value, problem = _override_value(environ[var], path)
         if problem is not None:
-            diagnostics.append(Diagnostic("error", problem, file=var))
+            diagnostics.append(Diagnostic("error", problem[1], code=problem[0], file=var))
             continue
         layer = env_layers.setdefault(name, Layer(OriginKind.ENV_VAR, {}, template=name))
         _put(layer.values, path, value)
@@ -715,6 +782,7 @@ def override_layers(
                 Diagnostic(
                     "error",
                     f"--set {target_path!r}: expected TEMPLATE.FIELD[.SUBFIELD…]=VALUE",
+                    code=C.INVALID_OVERRIDE,
                     file="--set",
                 )
             )
@@ -726,18 +794,26 @@ def override_layers(
                     "error",
                     f"--set names template {name!r}, which does not exist"
                     + did_you_mean(name, templates),
+                    code=C.UNKNOWN_TEMPLATE,
                     file="--set",
                 )
             )
             continue
         if path[0] in META_KEYS - FIELD_LIKE_META:
             diagnostics.append(
-                Diagnostic("error", f"{path[0]!r} cannot be set with --set", file="--set")
+                Diagnostic(
+                    "error",
+                    f"{path[0]!r} cannot be set with --set",
+                    code=C.INVALID_OVERRIDE,
+                    file="--set",
+                )
             )
             continue
         value, problem = _override_value(raw, path)
         if problem is not None:
-            diagnostics.append(Diagnostic("error", f"--set {problem}", file="--set"))
+            diagnostics.append(
+                Diagnostic("error", f"--set {problem[1]}", code=problem[0], file="--set")
+            )
             continue
         layer = set_layers.setdefault(name, Layer(OriginKind.SET, {}, template=name))
         _put(layer.values, path, value)

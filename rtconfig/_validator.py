@@ -3,7 +3,7 @@ point at the line that set each offending value."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtconfig._endpoints import Endpoint, body_from_template, template_path
 from rtconfig._errors import Diagnostic, format_path
@@ -11,6 +11,9 @@ from rtconfig._origins import Origin
 from rtconfig._resolver import Path, Resolution, ResolvedTemplate
 from rtconfig._settings import Settings
 from rtconfig._sources import Sources
+
+if TYPE_CHECKING:
+    from rtconfig._checks import Problem
 
 __all__ = ["validate"]
 
@@ -57,12 +60,13 @@ def _fields_of(resolved: ResolvedTemplate) -> dict[str, Any]:
 
 
 def _diagnostic(
-    sources: Sources, resolved: ResolvedTemplate, path: Path, problem: Any
+    sources: Sources, resolved: ResolvedTemplate, path: Path, problem: Problem
 ) -> Diagnostic:
     origin = _locate(sources, resolved, path)
     return Diagnostic(
         problem.severity,
         problem.message,
+        code=problem.code,
         file=origin.var if origin.var else ("--set" if origin.kind == "set" else origin.file),
         line=origin.line,
         col=origin.col,

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import rtconfig
+from rtconfig import DiagnosticCode
 from rtconfig._errors import ConfigError
 from rtconfig._plan.lock import build_lock, dumps_lock, parse_lock
 from rtconfig._plan.make import make_plan
@@ -264,11 +265,13 @@ def exercise_library(text_: str | bytes, environ: dict[str, str], sets: list[str
             config = rtconfig.load(path)
         except ConfigError as exc:
             assert exc.diagnostics and all(str(d) for d in exc.diagnostics)
+            assert all(isinstance(d.code, DiagnosticCode) for d in exc.diagnostics)
             STATS["fuzz inputs refused at load"] += 1
             return
         check = config.check(environ=environ, sets=sets)
         for diagnostic in check.diagnostics:
             str(diagnostic), diagnostic.to_json()
+            assert isinstance(diagnostic.code, DiagnosticCode), diagnostic
         for resolved in check.templates[:4]:
             json.dumps(resolved.body, allow_nan=True)
             for record in resolved.fields.values():

@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from rtconfig._checks import MAX_SCHEMA_DEPTH, Problem, check_body
+from rtconfig._codes import DiagnosticCode
 from rtconfig._endpoints import Endpoint, body_from_template
 from rtconfig._models import (
     KNOWN_BETA_MODELS,
@@ -211,7 +212,9 @@ def test_any_mapping_is_accepted_as_the_body() -> None:
 
 def test_a_body_that_is_not_a_table_is_one_error() -> None:
     """A list as body is reported once, at the root."""
-    assert check_body(GA, [1]) == [Problem((), "must be a table (got [1])")]  # type: ignore[arg-type]
+    assert check_body(GA, [1]) == [
+        Problem(DiagnosticCode.TYPE_ERROR, (), "must be a table (got [1])")
+    ]  # type: ignore[arg-type]
 
 
 # --- ranges ----------------------------------------------------------------------------------

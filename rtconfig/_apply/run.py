@@ -28,6 +28,7 @@ from rtconfig._apply.progress import MintRetrying
 from rtconfig._apply.request import prepare
 from rtconfig._apply.results import ApplyReport, MintResult
 from rtconfig._apply.retry import RetryPolicy
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._plan.records import Plan, PlanRecord
 
@@ -48,7 +49,10 @@ def check_locked(plan: Plan, records: Sequence[PlanRecord] | None = None) -> Non
 
     file = _config_file(plan)
     if file is None:
-        raise ConfigError.single("--locked: the plan does not name its TOML file; nothing was sent")
+        raise ConfigError.single(
+            "--locked: the plan does not name its TOML file; nothing was sent",
+            code=C.LOCK_MISMATCH,
+        )
     lock_path = lock_path_for(file)
     problems = locked_mismatches(
         list(plan.templates if records is None else records),
@@ -57,7 +61,12 @@ def check_locked(plan: Plan, records: Sequence[PlanRecord] | None = None) -> Non
     )
     if problems:
         raise ConfigError(
-            Diagnostic("error", f"--locked: {problem}; nothing was sent", file=plan.config_file)
+            Diagnostic(
+                "error",
+                f"--locked: {problem}; nothing was sent",
+                code=C.LOCK_MISMATCH,
+                file=plan.config_file,
+            )
             for problem in problems
         )
 
@@ -70,7 +79,7 @@ def dry_run_requests(plan: Plan, environ: Mapping[str, str] | None = None) -> li
         {p for p in (check_base_url(r.settings.base_url) for r in plan.templates) if p}
     )
     if problems:
-        raise ConfigError.single("; ".join(problems))
+        raise ConfigError.single("; ".join(problems), code=C.PREFLIGHT_REFUSED)
     out = []
     for record in plan.templates:
         prepared = prepare(record, None)
@@ -179,7 +188,10 @@ def _refuse(
     with Applier(environ=environ, concurrency=size, transport=transport) as probe:
         refusals = probe.preflight(plan.templates)
     if refusals:
-        raise ConfigError.single("; ".join(f.message for f in refusals) + " (nothing was sent)")
+        raise ConfigError.single(
+            "; ".join(f.message for f in refusals) + " (nothing was sent)",
+            code=C.PREFLIGHT_REFUSED,
+        )
     if locked:
         check_locked(plan)
 

@@ -21,6 +21,7 @@ from rtconfig._cli._common import (
     set_option,
 )
 from rtconfig._cli._complete import complete_templates
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._config import ALL_ENVIRONMENTS, load
 from rtconfig._errors import ConfigError, format_path
 from rtconfig._origins import FieldRecord
@@ -151,6 +152,7 @@ def explain(
         raise ConfigError.single(
             problem
             or f"no field at {path!r}: it is not set by any layer (the API default applies)",
+            code=C.NOT_FOUND,
             file=file,
             template=template,
             env=env,

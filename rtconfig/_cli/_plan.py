@@ -22,6 +22,7 @@ from rtconfig._cli._common import (
     templates_option,
     use_color,
 )
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._config import ALL_ENVIRONMENTS, load
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError
@@ -257,14 +258,16 @@ def import_(session_file: str, name: str | None, endpoint: str | None) -> None:
             raw = read_file(session_file, IMPORT_JSON)
         data = json.loads(raw.decode("utf-8"))
     except FileRefused as exc:
-        raise ConfigError.single(exc.message, file=shown) from None
+        raise ConfigError.single(exc.message, code=exc.code, file=shown) from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ConfigError.single(f"not valid JSON: {exc}", file=shown) from None
+        raise ConfigError.single(f"not valid JSON: {exc}", code=C.TOML_SYNTAX, file=shown) from None
     except RecursionError:
         data = None
     if data is None or deeper_than(data, MAX_NESTING_DEPTH) is not None:
         raise ConfigError.single(
-            f"the JSON nests more than {MAX_NESTING_DEPTH} levels deep (the limit)", file=shown
+            f"the JSON nests more than {MAX_NESTING_DEPTH} levels deep (the limit)",
+            code=C.LIMIT_EXCEEDED,
+            file=shown,
         )
     imported = import_session(
         data,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError
 from rtconfig._files import LOCK_FILE, FileProblem, FileRefused, atomic_write, read_file
@@ -152,7 +153,10 @@ def parse_lock(text: str, file: str) -> Lock:
 
     def fail(message: str) -> ConfigError:
         return ConfigError.single(
-            message + "; regenerate it with `rtconfig lock`", file=file, path=None
+            message + "; regenerate it with `rtconfig lock`",
+            code=C.INVALID_LOCK_FILE,
+            file=file,
+            path=None,
         )
 
     try:
@@ -218,11 +222,15 @@ def read_lock(path: str | os.PathLike[str]) -> Lock | None:
         if exc.problem is FileProblem.MISSING:
             return None
         raise ConfigError.single(
-            f"cannot read the lock file: it {exc.message}", file=os.fspath(path)
+            f"cannot read the lock file: it {exc.message}",
+            code=C.INVALID_LOCK_FILE,
+            file=os.fspath(path),
         ) from None
     except UnicodeDecodeError:
         raise ConfigError.single(
-            "cannot read the lock file: it is not UTF-8 text", file=os.fspath(path)
+            "cannot read the lock file: it is not UTF-8 text",
+            code=C.INVALID_LOCK_FILE,
+            file=os.fspath(path),
         ) from None
     return parse_lock(text, os.fspath(path))
 
@@ -250,5 +258,5 @@ def atomic_write_text(target: Path, text: str, mode: int | None = None) -> None:
         atomic_write(target, text, mode=mode)
     except FileRefused as exc:
         raise ConfigError.single(
-            f"cannot write: it {exc.message}", file=os.fspath(target)
+            f"cannot write: it {exc.message}", code=exc.code, file=os.fspath(target)
         ) from None

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import ConfigError, StalePlanError
 from rtconfig._files import (
     INSTRUCTIONS,
@@ -315,7 +316,7 @@ def read_saved_plan(
     shown = os.fspath(path)
 
     def fail(message: str) -> ConfigError:
-        return ConfigError.single(message, file=shown)
+        return ConfigError.single(message, code=C.INVALID_PLAN_FILE, file=shown)
 
     try:
         data = json.loads(read_file(plan_path, SAVED_PLAN).decode("utf-8"))

@@ -22,6 +22,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._serve_settings import ServeSettings
 from rtconfig.serve._auth import Authorizer, Caller, Refused, TokenAuthorizer, anonymous
@@ -72,6 +73,7 @@ def create_app(
                     "error",
                     "nothing to serve: add a [serve] table with templates = [...] "
                     "(or [[serve.sip]] rules)",
+                    code=C.INVALID_SETTING,
                     file=config.path,
                 )
             ]
