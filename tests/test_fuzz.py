@@ -299,8 +299,9 @@ def run_every_command(text_: str, env: dict[str, str], name: str) -> None:
         (Path(directory) / "prompt.md").write_text("Be brief.\n")
         for args in (
             ["validate", str(path), "--json"],
-            ["render", str(path), name],
-            ["explain", str(path), name],
+            # "--": a template may be named "-0", which is a valid name but looks like an option.
+            ["render", str(path), "--", name],
+            ["explain", str(path), "--", name],
             ["plan", str(path), "--json"],
         ):
             cli(args, env=env)
