@@ -10,9 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Endpoint", "body_from_template", "template_path", "template_view"]
+from rtconfig._keys import MISSING, KeyPath
 
-Path = tuple[str | int, ...]
+__all__ = ["Endpoint", "body_from_template", "template_path", "template_view"]
 
 
 class Endpoint(StrEnum):
@@ -21,7 +21,7 @@ class Endpoint(StrEnum):
     TRANSCRIPTION_SESSIONS = "realtime/transcription_sessions"
 
     @property
-    def lifetime_path(self) -> Path:
+    def lifetime_path(self) -> KeyPath:
         """Where ``expires_after`` lands in the request body."""
         if self is Endpoint.CLIENT_SECRETS:
             return ("expires_after",)
@@ -34,14 +34,14 @@ class Endpoint(StrEnum):
 def body_from_template(endpoint: Endpoint, fields: dict[str, Any]) -> dict[str, Any]:
     """The exact request body for a resolved template's fields (meta-keys already removed)."""
     fields = dict(fields)
-    lifetime = fields.pop("expires_after", _MISSING)
+    lifetime = fields.pop("expires_after", MISSING)
     if endpoint is Endpoint.CLIENT_SECRETS:
         body: dict[str, Any] = {}
-        if lifetime is not _MISSING:
+        if lifetime is not MISSING:
             body["expires_after"] = lifetime
         body["session"] = fields
         return body
-    if lifetime is not _MISSING:
+    if lifetime is not MISSING:
         fields["client_secret"] = {endpoint.lifetime_path[1]: lifetime}
     return fields
 
@@ -60,7 +60,7 @@ def template_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def template_path(endpoint: Endpoint, body_path: Path) -> Path:
+def template_path(endpoint: Endpoint, body_path: KeyPath) -> KeyPath:
     """Map a path in the request body to the path the user wrote in the template."""
     lifetime = endpoint.lifetime_path
     if body_path[: len(lifetime)] == lifetime:
@@ -68,10 +68,3 @@ def template_path(endpoint: Endpoint, body_path: Path) -> Path:
     if endpoint is Endpoint.CLIENT_SECRETS and body_path[:1] == ("session",):
         return body_path[1:]
     return body_path
-
-
-class _Missing:
-    pass
-
-
-_MISSING: Any = _Missing()

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rtconfig._codes import DiagnosticCode
+from rtconfig._keys import format_path, label
 
 Severity = Literal["error", "warning"]
 
@@ -54,17 +55,6 @@ def redact_key_like(text: str) -> str:
     """``text`` with every key-like run (``sk-…``) cut out: what rtconfig echoes back to people
     (diagnostics, error messages) may quote a value, but never a key."""
     return KEY_LIKE.sub(KEY_REDACTED, text) if "sk-" in text else text
-
-
-def format_path(path: Sequence[str | int]) -> str:
-    """Render a key path the way users write it: ``tools[0].name``, ``audio.output.voice``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +96,7 @@ class Diagnostic:
     def __str__(self) -> str:
         parts = [self.location(), self.severity]
         if self.template is not None:
-            parts.append(self.template + (f" [{self.env}]" if self.env else ""))
+            parts.append(label(self.template, self.env))
         if self.path:
             parts.append(self.path)
         text = ": ".join(parts) + ": " + self.message

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint, body_from_template, template_path, template_view
-from rtconfig._errors import ConfigError, Diagnostic, format_path
+from rtconfig._errors import ConfigError, Diagnostic
+from rtconfig._keys import KeyPath, format_path
 from rtconfig._plan.make import same_value
 from rtconfig._sources import iter_leaves
 
@@ -44,7 +45,6 @@ __all__ = [
     "to_toml",
 ]
 
-Path = tuple[str | int, ...]
 
 # Keys only a response carries, at the level of the session object.
 RESPONSE_ONLY = frozenset({"id", "object", "expires_at"})
@@ -203,14 +203,14 @@ def _diagnostic(problem: Problem, source: str, name: str) -> Diagnostic:
     )
 
 
-def _get(tree: Mapping[str, Any], path: Path) -> Any:
+def _get(tree: Mapping[str, Any], path: KeyPath) -> Any:
     node: Any = tree
     for part in path:
         node = node[part]
     return node
 
 
-def _has(tree: Mapping[str, Any], path: Path) -> bool:
+def _has(tree: Mapping[str, Any], path: KeyPath) -> bool:
     node: Any = tree
     for part in path:
         found = (isinstance(node, dict) and part in node) or (
@@ -222,14 +222,14 @@ def _has(tree: Mapping[str, Any], path: Path) -> bool:
     return True
 
 
-def _put(tree: dict[str, Any], path: Path, value: Any) -> None:
+def _put(tree: dict[str, Any], path: KeyPath, value: Any) -> None:
     node: Any = tree
     for part in path[:-1]:
         node = node.setdefault(part, {})
     node[path[-1]] = value
 
 
-def _delete(tree: dict[str, Any], path: Path) -> None:
+def _delete(tree: dict[str, Any], path: KeyPath) -> None:
     """Remove the leaf at ``path`` and every table the removal leaves empty."""
     parents: list[tuple[dict[str, Any], Any]] = []
     node: Any = tree
@@ -243,7 +243,7 @@ def _delete(tree: dict[str, Any], path: Path) -> None:
         del parent[key]
 
 
-def _related(a: Path, b: Path) -> bool:
+def _related(a: KeyPath, b: KeyPath) -> bool:
     n = min(len(a), len(b))
     return a[:n] == b[:n]
 
@@ -335,7 +335,7 @@ def _refuse_unwritable(fields: Mapping[str, Any], source: str) -> None:
     and a ``null`` path is dotted, so a key holding a dot cannot be nulled."""
     problems: list[Diagnostic] = []
 
-    def walk(value: Any, path: Path, in_array: bool) -> None:
+    def walk(value: Any, path: KeyPath, in_array: bool) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(item, (*path, key), in_array)

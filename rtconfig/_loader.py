@@ -24,6 +24,7 @@ from typing import Any
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import ConfigError, ConfigFileNotFoundError
 from rtconfig._files import SESSIONS_TOML, FileProblem, FileRefused, read_file
+from rtconfig._keys import KeyPath
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -36,7 +37,6 @@ __all__ = [
     "read_document",
 ]
 
-KeyPath = tuple[str | int, ...]
 
 # Hard limit on what rtconfig will read: a sessions.toml is hand-written configuration.
 MAX_FILE_BYTES = SESSIONS_TOML.max_bytes

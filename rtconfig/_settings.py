@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._headers import header_value_problem, url_has_credentials
+from rtconfig._suggest import did_you_mean
 
-__all__ = ["DEFAULT_BASE_URL", "SETTING_KEYS", "Settings"]
+__all__ = ["DEFAULT_BASE_URL", "SETTING_KEYS", "Settings", "check_setting", "type_name"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -59,3 +62,52 @@ SETTING_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "max_retries": ((int,), "an integer from 0 to 10"),
     "concurrency": ((int,), "an integer from 1 to 256"),
 }
+
+
+def check_setting(key: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for setting ``key``, or None."""
+    types, expected = SETTING_KEYS[key]
+    if isinstance(value, bool) or not isinstance(value, types):
+        return f"must be {expected} (got {type_name(value)})"
+    return _check_setting_value(key, value, expected)
+
+
+def _check_setting_value(key: str, value: Any, expected: str) -> str | None:
+    if key == "base_url" and url_has_credentials(value):
+        # First, before any message that quotes the URL. Not echoed: OPENAI_BASE_URL and
+        # --base-url are checked here too, and the URL is recorded in audit logs and saved plans.
+        return (
+            "must not carry credentials (user:password@ or a key): the API key is read from "
+            "the environment variable named by [api] api_key_env"
+        )
+    if key in ("organization", "project"):
+        return header_value_problem(value, f"the {key} (sent as a header)")
+    if key == "endpoint" and value not in Endpoint._value2member_map_:
+        return f"must be {expected} (got {value!r})" + did_you_mean(
+            value, [e.value for e in Endpoint]
+        )
+    if key == "base_url" and not re.match(r"https?://[^/\s]+", value):
+        return f"must be an http(s) URL such as 'https://api.openai.com/v1' (got {value!r})"
+    if key == "timeout_s" and not 0 < value <= 600:
+        return f"must be between 0 and 600 seconds (got {value!r})"
+    if key == "max_retries" and not 0 <= value <= 10:
+        return f"must be from 0 to 10 (got {value!r})"
+    if key == "concurrency" and not 1 <= value <= 256:
+        return f"must be from 1 to 256 (got {value!r})"
+    if key == "api_key_env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        return f"must be the NAME of an environment variable, like OPENAI_API_KEY (got {value!r})"
+    return None
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__

@@ -8,24 +8,22 @@ type, key-like strings) are collected here, all at once, with their lines.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rtconfig._codes import DiagnosticCode
 from rtconfig._codes import DiagnosticCode as C
-from rtconfig._endpoints import Endpoint
-from rtconfig._errors import KEY_LIKE, TOKEN_LIKE, Diagnostic, format_path
+from rtconfig._errors import KEY_LIKE, TOKEN_LIKE, Diagnostic
 from rtconfig._files import INSTRUCTIONS, FileProblem, FileRefused, read_in_tree
-from rtconfig._headers import header_value_problem, url_has_credentials
-from rtconfig._loader import MAX_NESTING_DEPTH, Document, KeyPath, deeper_than
+from rtconfig._keys import KeyPath, format_path
+from rtconfig._loader import Document
 from rtconfig._origins import Origin, OriginKind
 from rtconfig._serve_settings import ServeSettings, read_serve
-from rtconfig._settings import SETTING_KEYS
-from rtconfig._suggest import closest, did_you_mean
+from rtconfig._settings import SETTING_KEYS, check_setting, type_name
+from rtconfig._suggest import did_you_mean
 
 __all__ = [
     "META_KEYS",
@@ -33,11 +31,8 @@ __all__ = [
     "Layer",
     "Sources",
     "TemplateSource",
-    "parse_value",
     "read_sources",
 ]
-
-Path_ = tuple[str | int, ...]
 
 META_KEYS = frozenset(
     {
@@ -55,7 +50,6 @@ META_KEYS = frozenset(
 # Meta-keys that resolve like fields (inherited, overridable); the rest shape the layer itself.
 FIELD_LIKE_META = frozenset({"endpoint", "expires_after"})
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]+")
-ENV_PREFIX = "RTCONFIG__"
 MAX_INSTRUCTIONS_BYTES = INSTRUCTIONS.max_bytes
 
 
@@ -71,17 +65,17 @@ class Layer:
     values: dict[str, Any]
     template: str | None = None
     env: str | None = None
-    unset: tuple[Path_, ...] = ()
-    null: tuple[Path_, ...] = ()
+    unset: tuple[KeyPath, ...] = ()
+    null: tuple[KeyPath, ...] = ()
     # File layers: the document and where this layer's table sits in it.
     document: Document | None = None
     base: KeyPath = ()
     # Leaves whose origin is not a position in the document (env vars, --set, instructions_file).
-    fixed: dict[Path_, Origin] = field(default_factory=dict)
-    _cache: dict[Path_, Origin] = field(default_factory=dict, repr=False)
-    _leaves: dict[Path_, Origin] | None = field(default=None, repr=False)
+    fixed: dict[KeyPath, Origin] = field(default_factory=dict)
+    _cache: dict[KeyPath, Origin] = field(default_factory=dict, repr=False)
+    _leaves: dict[KeyPath, Origin] | None = field(default=None, repr=False)
 
-    def origin(self, path: Path_) -> Origin:
+    def origin(self, path: KeyPath) -> Origin:
         """Where the value at ``path`` was written."""
         try:
             return self._cache[path]
@@ -103,7 +97,21 @@ class Layer:
         self._cache[path] = origin
         return origin
 
-    def leaf_origins(self) -> dict[Path_, Origin]:
+    @property
+    def label(self) -> str:
+        """Which layer this is, for debugging: ``template support``, ``--set support``."""
+        target = self.template if self.template is not None else '"*"'
+        names = {
+            OriginKind.TEMPLATE: f"template {target}",
+            OriginKind.ENVIRONMENT: f"environment {self.env} overlay {target}",
+            OriginKind.ENV_VAR: f"RTCONFIG__ variables for {target}",
+            OriginKind.SET: f"--set for {target}",
+            OriginKind.API: f"[environments.{self.env}.api]" if self.env else "[api]",
+            OriginKind.DEFAULT: "rtconfig's defaults",
+        }
+        return names.get(self.kind, self.kind.value)
+
+    def leaf_origins(self) -> dict[KeyPath, Origin]:
         """The origin of every leaf of ``values``, computed once per layer."""
         if self._leaves is None:
             self._leaves = {path: self.origin(path) for path, _ in iter_leaves(self.values)}
@@ -266,7 +274,7 @@ def _table(
     if value is None:
         return None
     if not isinstance(value, dict):
-        c.error(C.NOT_A_TABLE, f"{format_path(at)} must be a table, not {_type_name(value)}", at)
+        c.error(C.NOT_A_TABLE, f"{format_path(at)} must be a table, not {type_name(value)}", at)
         return None
     return value
 
@@ -324,42 +332,7 @@ def _check_api(c: _Collector, api: Mapping[str, Any], at: KeyPath) -> None:
             c.error(C.INVALID_SETTING, problem, (*at, key), path=format_path((*at, key)))
 
 
-def check_setting(key: str, value: Any) -> str | None:
-    """Why ``value`` is not acceptable for setting ``key``, or None."""
-    types, expected = SETTING_KEYS[key]
-    if isinstance(value, bool) or not isinstance(value, types):
-        return f"must be {expected} (got {_type_name(value)})"
-    return _check_setting_value(key, value, expected)
-
-
-def _check_setting_value(key: str, value: Any, expected: str) -> str | None:
-    if key == "base_url" and url_has_credentials(value):
-        # First, before any message that quotes the URL. Not echoed: OPENAI_BASE_URL and
-        # --base-url are checked here too, and the URL is recorded in audit logs and saved plans.
-        return (
-            "must not carry credentials (user:password@ or a key): the API key is read from "
-            "the environment variable named by [api] api_key_env"
-        )
-    if key in ("organization", "project"):
-        return header_value_problem(value, f"the {key} (sent as a header)")
-    if key == "endpoint" and value not in Endpoint._value2member_map_:
-        return f"must be {expected} (got {value!r})" + did_you_mean(
-            value, [e.value for e in Endpoint]
-        )
-    if key == "base_url" and not re.match(r"https?://[^/\s]+", value):
-        return f"must be an http(s) URL such as 'https://api.openai.com/v1' (got {value!r})"
-    if key == "timeout_s" and not 0 < value <= 600:
-        return f"must be between 0 and 600 seconds (got {value!r})"
-    if key == "max_retries" and not 0 <= value <= 10:
-        return f"must be from 0 to 10 (got {value!r})"
-    if key == "concurrency" and not 1 <= value <= 256:
-        return f"must be from 1 to 256 (got {value!r})"
-    if key == "api_key_env" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-        return f"must be the NAME of an environment variable, like OPENAI_API_KEY (got {value!r})"
-    return None
-
-
-def _paths(c: _Collector, table: Mapping[str, Any], key: str, at: KeyPath) -> tuple[Path_, ...]:
+def _paths(c: _Collector, table: Mapping[str, Any], key: str, at: KeyPath) -> tuple[KeyPath, ...]:
     raw = table.get(key)
     if raw is None:
         return ()
@@ -403,36 +376,7 @@ def _layer(
             c.error(C.INVALID_META_KEY, problem, (*at, "endpoint"), path="endpoint")
             values.pop("endpoint")
     if "instructions_file" in table:
-        where = (*at, "instructions_file")
-        relative = table["instructions_file"]
-        if "instructions" in table:
-            c.error(
-                C.INVALID_META_KEY,
-                "instructions and instructions_file are both set in the same table; keep one",
-                where,
-                path="instructions_file",
-            )
-        elif not isinstance(relative, str):
-            c.error(
-                C.INVALID_META_KEY,
-                "instructions_file must be a path string",
-                where,
-                path="instructions_file",
-            )
-        else:
-            allow = table.get("instructions_file_allow_hidden", False) is True
-            text = _read_instructions(c, base_dir, relative, where, allow)
-            if text is not None:
-                values["instructions"] = text
-                layer.fixed[("instructions",)] = Origin(
-                    OriginKind.FILE,
-                    file=c.document.file,
-                    template=template,
-                    env=env,
-                    source=relative,
-                    key=where,
-                    locator=c.document,
-                )
+        _instructions(c, table, at, layer, base_dir)
     _check_allow_hidden(c, table, at)
     for key in ("unset", "null"):
         for path in getattr(layer, key):
@@ -445,6 +389,42 @@ def _layer(
                 )
     c.where = {}
     return layer
+
+
+def _instructions(
+    c: _Collector, table: Mapping[str, Any], at: KeyPath, layer: Layer, base_dir: Path
+) -> None:
+    """Read ``instructions_file`` into the layer's ``instructions``, its origin the file."""
+    where = (*at, "instructions_file")
+    relative = table["instructions_file"]
+    if "instructions" in table:
+        c.error(
+            C.INVALID_META_KEY,
+            "instructions and instructions_file are both set in the same table; keep one",
+            where,
+            path="instructions_file",
+        )
+    elif not isinstance(relative, str):
+        c.error(
+            C.INVALID_META_KEY,
+            "instructions_file must be a path string",
+            where,
+            path="instructions_file",
+        )
+    else:
+        allow = table.get("instructions_file_allow_hidden", False) is True
+        text = _read_instructions(c, base_dir, relative, where, allow)
+        if text is not None:
+            layer.values["instructions"] = text
+            layer.fixed[("instructions",)] = Origin(
+                OriginKind.FILE,
+                file=c.document.file,
+                template=layer.template,
+                env=layer.env,
+                source=relative,
+                key=where,
+                locator=c.document,
+            )
 
 
 def _check_allow_hidden(c: _Collector, table: Mapping[str, Any], at: KeyPath) -> None:
@@ -607,221 +587,7 @@ def _environment(
     return EnvironmentSource(env, api, overlays, header)
 
 
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-# --- layers 5 and 6: environment variables and --set ------------------------------------------
-
-
-def parse_value(text: str) -> Any:
-    """Contract §3: a value from a variable or ``--set`` is JSON if it parses, else a string."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-_Refusal = tuple[DiagnosticCode, str]
-
-
-def _override_value(text: str, path: Sequence[str]) -> tuple[Any, _Refusal | None]:
-    """A variable's or ``--set`` value, or why it is refused (without echoing it): a path or
-    value nested past the limit, bytes that are not UTF-8 (the OS hands them over as lone
-    surrogates, which no later stage can encode), or a key-like string anywhere (in a JSON
-    value's keys too)."""
-    if len(path) > MAX_NESTING_DEPTH:
-        return None, (
-            C.LIMIT_EXCEEDED,
-            f"path has {len(path)} parts: it nests more than {MAX_NESTING_DEPTH} levels deep "
-            "(the limit)",
-        )
-    if any(_SURROGATE.search(part) for part in path):
-        return None, (
-            C.INVALID_OVERRIDE,
-            "path is not valid UTF-8 (an undecodable byte in the name)",
-        )
-    bad = _SURROGATE.search(text)
-    if bad is not None:
-        return None, (
-            C.INVALID_OVERRIDE,
-            f"value is not valid UTF-8 (an undecodable byte at character {bad.start() + 1}); "
-            "write it in UTF-8",
-        )
-    try:
-        value = parse_value(text)
-    except RecursionError:
-        value = None
-    else:
-        if deeper_than(value, MAX_NESTING_DEPTH - len(path) + 1) is None:
-            return value, _string_problem(value)
-    return None, (
-        C.LIMIT_EXCEEDED,
-        f"value nests more than {MAX_NESTING_DEPTH} levels deep (the limit)",
-    )
-
-
-def _string_problem(value: Any) -> _Refusal | None:
-    """Why a string anywhere in ``value`` is refused (iterative: values may be deep): key-like,
-    or a lone surrogate (a JSON ``"\\ud800"`` escape), which is not text."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            if KEY_LIKE.search(node):
-                return C.SECRET_REFUSED, "value looks like an OpenAI API key (sk-…)"
-            if _SURROGATE.search(node):
-                return (
-                    C.INVALID_OVERRIDE,
-                    "value holds a lone surrogate (\\ud800-\\udfff), which is not text",
-                )
-        elif isinstance(node, dict):
-            stack.extend(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return None
-
-
-def _put(values: dict[str, Any], path: Sequence[str], value: Any) -> None:
-    node = values
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[path[-1]] = value
-
-
-def _normalise(name: str) -> str:
-    return name.upper().replace("-", "_")
-
-
-def override_layers(
-    templates: Mapping[str, TemplateSource],
-    environ: Mapping[str, str],
-    sets: Sequence[str],
-) -> tuple[dict[str, Layer], dict[str, Layer], list[Diagnostic]]:
-    """Layers 5 (``RTCONFIG__T__FIELD`` variables) and 6 (``--set``) for each template they name."""
-    diagnostics: list[Diagnostic] = []
-    by_var_name: dict[str, list[str]] = {}
-    for name in templates:
-        by_var_name.setdefault(_normalise(name), []).append(name)
-    env_layers: dict[str, Layer] = {}
-    for var in sorted(environ):
-        if not var.upper().startswith(ENV_PREFIX):
-            continue
-        parts = var[len(ENV_PREFIX) :].split("__")
-        target = _normalise(parts[0])
-        names = by_var_name.get(target, [])
-        if len(parts) < 2 or not all(parts):
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    "malformed variable: use RTCONFIG__<TEMPLATE>__<FIELD>[__<SUBFIELD>…]",
-                    code=C.INVALID_OVERRIDE,
-                    file=var,
-                )
-            )
-            continue
-        if len(names) != 1:
-            if names:
-                code = C.INVALID_OVERRIDE
-                message = f"variable matches several templates ({', '.join(names)}); rename one"
-            else:
-                code = C.UNKNOWN_TEMPLATE
-                close = closest(target, by_var_name)
-                message = f"variable names template {parts[0]!r}, which does not exist"
-                if close is not None:
-                    fixed = by_var_name[close][0]
-                    rest = "__".join(parts[1:])
-                    message += (
-                        f" (did you mean {ENV_PREFIX}{_normalise(fixed)}__{rest}, "
-                        f"for template {fixed!r}?)"
-                    )
-            diagnostics.append(Diagnostic("error", message, code=code, file=var))
-            continue
-        name = names[0]
-        path = tuple(p.lower() for p in parts[1:])
-        if path[0] in META_KEYS - FIELD_LIKE_META:
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    f"{path[0]!r} cannot be set from a variable",
-                    code=C.INVALID_OVERRIDE,
-                    file=var,
-                )
-            )
-            continue
-        value, problem = _override_value(environ[var], path)
-        if problem is not None:
-            diagnostics.append(Diagnostic("error", problem[1], code=problem[0], file=var))
-            continue
-        layer = env_layers.setdefault(name, Layer(OriginKind.ENV_VAR, {}, template=name))
-        _put(layer.values, path, value)
-        layer.fixed[path] = Origin(OriginKind.ENV_VAR, template=name, var=var)
-    set_layers: dict[str, Layer] = {}
-    for item in sets:
-        target_path, eq, raw = item.partition("=")
-        parts = target_path.split(".")
-        if not eq or len(parts) < 2 or not all(parts):
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    f"--set {target_path!r}: expected TEMPLATE.FIELD[.SUBFIELD…]=VALUE",
-                    code=C.INVALID_OVERRIDE,
-                    file="--set",
-                )
-            )
-            continue
-        name, path = parts[0], tuple(parts[1:])
-        if name not in templates:
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    f"--set names template {name!r}, which does not exist"
-                    + did_you_mean(name, templates),
-                    code=C.UNKNOWN_TEMPLATE,
-                    file="--set",
-                )
-            )
-            continue
-        if path[0] in META_KEYS - FIELD_LIKE_META:
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    f"{path[0]!r} cannot be set with --set",
-                    code=C.INVALID_OVERRIDE,
-                    file="--set",
-                )
-            )
-            continue
-        value, problem = _override_value(raw, path)
-        if problem is not None:
-            diagnostics.append(
-                Diagnostic("error", f"--set {problem[1]}", code=problem[0], file="--set")
-            )
-            continue
-        layer = set_layers.setdefault(name, Layer(OriginKind.SET, {}, template=name))
-        _put(layer.values, path, value)
-        layer.fixed[path] = Origin(OriginKind.SET, template=name, source=target_path)
-    return env_layers, set_layers, diagnostics
-
-
-def iter_leaves(values: Mapping[str, Any], prefix: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+def iter_leaves(values: Mapping[str, Any], prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
     """Every leaf of a template-shaped table: scalars, arrays, nulls and empty tables."""
     for key, value in values.items():
         path = (*prefix, key)

@@ -3,12 +3,14 @@ point at the line that set each offending value."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rtconfig._endpoints import Endpoint, body_from_template, template_path
-from rtconfig._errors import Diagnostic, format_path
-from rtconfig._origins import Origin
-from rtconfig._resolver import Path, Resolution, ResolvedTemplate
+from rtconfig._errors import Diagnostic
+from rtconfig._keys import KeyPath, format_path
+from rtconfig._origins import FieldRecord, Origin
+from rtconfig._resolver import Resolution, ResolvedTemplate
 from rtconfig._settings import Settings
 from rtconfig._sources import Sources
 
@@ -24,6 +26,7 @@ def validate(
     env: str | None,
     settings: Settings,
     resolution: Resolution,
+    settings_fields: Mapping[KeyPath, FieldRecord] | None = None,
 ) -> tuple[ResolvedTemplate | None, list[Diagnostic]]:
     """Check one resolved template against its endpoint; the template when it has no errors."""
     from rtconfig._checks import check_body  # the models are the heaviest import: load on demand
@@ -42,6 +45,7 @@ def validate(
         fields=resolution.records,
         header=template.header,
         description=template.description,
+        settings_fields=settings_fields or {},
     )
     diagnostics = [
         _diagnostic(sources, resolved, template_path(endpoint, problem.path), problem)
@@ -60,7 +64,7 @@ def _fields_of(resolved: ResolvedTemplate) -> dict[str, Any]:
 
 
 def _diagnostic(
-    sources: Sources, resolved: ResolvedTemplate, path: Path, problem: Problem
+    sources: Sources, resolved: ResolvedTemplate, path: KeyPath, problem: Problem
 ) -> Diagnostic:
     origin = _locate(sources, resolved, path)
     return Diagnostic(
@@ -76,7 +80,7 @@ def _diagnostic(
     )
 
 
-def _locate(sources: Sources, resolved: ResolvedTemplate, path: Path) -> Origin:
+def _locate(sources: Sources, resolved: ResolvedTemplate, path: KeyPath) -> Origin:
     """The origin of the leaf holding ``path``; inside an array written in the file, the exact
     element's line; with no leaf at all (a missing key), the template's header."""
     for end in range(len(path), 0, -1):

@@ -55,6 +55,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rtconfig._environ import process_environ
 from rtconfig._version import __version__
 
 __all__ = [
@@ -375,7 +376,7 @@ class AuditLog:
             raise ValueError("fsync_interval_s must not be negative")
         self.path = Path(path)
         self.run_id = run_id or new_run_id()
-        self.actor = actor or resolve_actor(os.environ if environ is None else environ)
+        self.actor = actor or resolve_actor(process_environ() if environ is None else environ)
         self.redactor = Redactor(secrets)
         self._fd = _open_append(self.path)
         #: False for a FIFO, a pipe, /dev/stdout: written the same way, never fsynced.

@@ -10,9 +10,10 @@ import pytest
 
 from rtconfig._loader import read_document
 from rtconfig._origins import OriginKind
+from rtconfig._overrides import override_layers
 from rtconfig._resolver import Resolution, Resolver, resolve_settings
 from rtconfig._settings import DEFAULT_BASE_URL
-from rtconfig._sources import override_layers, read_sources
+from rtconfig._sources import read_sources
 
 WriteToml = Callable[..., Path]
 

@@ -20,6 +20,7 @@ from rtconfig._apply.request import prepare
 from rtconfig._apply.responses import Outcome, Response, classify
 from rtconfig._apply.results import FailureKind, MintFailure, MintResult
 from rtconfig._apply.retry import SYSTEM_CLOCK, Clock, RetryPolicy
+from rtconfig._environ import process_environ
 from rtconfig._errors import RtconfigError
 from rtconfig._plan.records import PlanRecord
 from rtconfig.audit import secret_fingerprint
@@ -84,7 +85,6 @@ class Core:
         clock: Clock | None,
         own_transport: bool,
     ) -> None:
-        import os
         from urllib.request import getproxies  # what httpx itself consults (trust_env)
 
         if environ is not None and not isinstance(environ, Mapping):
@@ -97,7 +97,7 @@ class Core:
             raise TypeError("audit must have an emit(event, **fields) method")
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise TypeError("retry must be a RetryPolicy")
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.environ: Mapping[str, str] = process_environ() if environ is None else environ
         self.concurrency = concurrency
         self.audit = audit
         self.policy = retry or RetryPolicy()

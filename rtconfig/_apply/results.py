@@ -13,6 +13,7 @@ from typing import Any
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import MintError
+from rtconfig._keys import label
 
 __all__ = ["ApplyReport", "FailureKind", "MintFailure", "MintResult", "MintSuccess"]
 
@@ -107,7 +108,7 @@ class MintResult:
 
     @property
     def label(self) -> str:
-        return self.template + (f" [{self.env}]" if self.env else "")
+        return label(self.template, self.env)
 
     def to_json(self, *, sensitive: bool = True) -> dict[str, Any]:
         """The contract's result object (§5). With ``sensitive=False`` the token is replaced by

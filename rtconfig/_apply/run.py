@@ -29,6 +29,7 @@ from rtconfig._apply.request import prepare
 from rtconfig._apply.results import ApplyReport, MintResult
 from rtconfig._apply.retry import RetryPolicy
 from rtconfig._codes import DiagnosticCode as C
+from rtconfig._environ import process_environ
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._plan.records import Plan, PlanRecord
 
@@ -107,7 +108,7 @@ def dry_run_requests(plan: Plan, environ: Mapping[str, str] | None = None) -> li
 def _environ(plan: Plan, environ: Mapping[str, str] | None) -> Mapping[str, str]:
     if environ is not None:
         return environ
-    return plan.environ if plan.environ is not None else os.environ
+    return plan.environ if plan.environ is not None else process_environ()
 
 
 def apply(

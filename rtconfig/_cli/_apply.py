@@ -7,7 +7,6 @@ module (which ``rtconfig validate`` does, to register the commands) must stay ch
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -27,6 +26,7 @@ from rtconfig._cli._common import (
     templates_option,
 )
 from rtconfig._config import load
+from rtconfig._environ import process_environ
 from rtconfig._errors import UsageError
 from rtconfig._plan.records import label
 
@@ -127,7 +127,7 @@ def apply(
     else:
         the_plan = load(file).plan(
             env=None if env_source() else env,  # from RTCONFIG_ENV: reported there if unknown
-            environ=os.environ,
+            environ=process_environ(),
             templates=list(templates) or None,
             sets=sets,
             base_url=base_url,
@@ -195,11 +195,11 @@ def _saved_plan(file: str, *, env: str | None, templates: Sequence[str]) -> Plan
     at TOML lines); a stale plan is refused, naming what changed. Nothing is resolved again."""
     from rtconfig._plan.saved import read_saved_plan
 
-    saved = read_saved_plan(file, os.environ)
+    saved = read_saved_plan(file, process_environ())
     if env is not None and env not in saved.envs:
         shown = ", ".join(e or "(default)" for e in saved.envs)
         raise UsageError(f"{file} was planned for {shown}, not {env!r}; make a plan for {env!r}")
-    plan = saved.plan(os.environ)
+    plan = saved.plan(process_environ())
     if templates:
         known = {t.name for t in plan.templates}
         unknown = [name for name in templates if name not in known]
@@ -221,7 +221,7 @@ def _dry_run(plan: Plan, output: str | None) -> None:
     from rtconfig._apply.run import dry_run_requests, write_private
     from rtconfig.audit import new_run_id
 
-    requests = dry_run_requests(plan, os.environ)
+    requests = dry_run_requests(plan, process_environ())
     for request in requests:
         if not request.pop("key_set"):
             name = next(
@@ -263,7 +263,7 @@ def _mint(
     import rtconfig
 
     emulator = None
-    environ: Mapping[str, str] = os.environ
+    environ: Mapping[str, str] = process_environ()
     if emulate:
         from rtconfig.testing import EMULATOR_API_KEY, Emulator
 
@@ -375,7 +375,7 @@ class _Progress:
 
 
 def _describe(result: MintResult) -> str:
-    label = f"{result.template}" + (f" [{result.env}]" if result.env else "")
+    label = result.label
     if result.ok:
         attempts = f", {result.attempts} attempts" if result.attempts > 1 else ""
         expires = f", expires {_utc(result.expires_at)}" if result.expires_at is not None else ""

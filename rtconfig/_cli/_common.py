@@ -14,6 +14,7 @@ from typing import IO, Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from rtconfig._environ import process_environ, set_process_default
 from rtconfig._errors import ConfigError, Diagnostic, RtconfigError, redact_key_like
 from rtconfig._version import __version__
 
@@ -96,7 +97,7 @@ def main() -> None:
     gc.set_threshold(100_000, 50, 50)
     # pydantic scans installed packages for plugins on first use (~40 ms) and rtconfig uses none;
     # a user who wants plugins can still set the variable.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    set_process_default("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
@@ -130,7 +131,7 @@ def handle_errors(func: F) -> F:
             click.echo(f"rtconfig: error: {redact_key_like(text)}", err=True)
             sys.exit(1)
         except Exception as exc:  # a bug: say so, without a traceback unless asked for
-            if os.environ.get("RTCONFIG_DEBUG"):
+            if process_environ().get("RTCONFIG_DEBUG"):
                 raise
             click.echo(
                 f"rtconfig: internal error ({type(exc).__name__}): this is a bug in rtconfig "

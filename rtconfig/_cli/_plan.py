@@ -4,7 +4,6 @@ session objects. None of them touches the network."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -25,6 +24,7 @@ from rtconfig._cli._common import (
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._config import ALL_ENVIRONMENTS, load
 from rtconfig._endpoints import Endpoint
+from rtconfig._environ import process_environ
 from rtconfig._errors import ConfigError
 from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
 
@@ -90,7 +90,7 @@ def plan(
     the_plan = load(file).plan(
         # From RTCONFIG_ENV: let the library read it, so that an unknown one is reported there.
         env=None if env_source() else env,
-        environ=os.environ,
+        environ=process_environ(),
         templates=list(templates) or None,
         sets=sets,
     )
@@ -102,7 +102,7 @@ def plan(
             out,
             the_plan,
             config_path=file,
-            environ=os.environ,
+            environ=process_environ(),
             sets=sets,
             selected=list(templates) or None,
             env_from_variable=ctx.get_parameter_source("env") is ParameterSource.ENVIRONMENT,
@@ -116,7 +116,7 @@ def plan(
             # which costs more than planning itself on large files.
             click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     else:
-        color = use_color(sys.stdout, os.environ)
+        color = use_color(sys.stdout, process_environ())
         click.echo(render_text(the_plan, color=color, explain=explain), nl=False, color=color)
     if out is not None:
         click.echo(
@@ -151,8 +151,8 @@ def show(plan_file: str, as_json: bool, explain: bool) -> None:
     from rtconfig._plan.render import plan_json, render_text
     from rtconfig._plan.saved import read_saved_plan, stale_reasons
 
-    saved = read_saved_plan(plan_file, os.environ, check=False)
-    the_plan = saved.plan(os.environ)
+    saved = read_saved_plan(plan_file, process_environ(), check=False)
+    the_plan = saved.plan(process_environ())
     # The records keep how each compared with the lock file when the plan was made; their
     # comparison with the spec's defaults is made again from the saved bodies.
     the_plan = replace(
@@ -168,10 +168,10 @@ def show(plan_file: str, as_json: bool, explain: bool) -> None:
             f"rtconfig show: {plan_file}, planned {saved.created_at} from "
             f"{saved.config_file} [{envs}]"
         )
-        color = use_color(sys.stdout, os.environ)
+        color = use_color(sys.stdout, process_environ())
         text = render_text(the_plan, color=color, explain=explain, title=title)
         click.echo(text, nl=False, color=color)
-    reasons = stale_reasons(saved, os.environ)
+    reasons = stale_reasons(saved, process_environ())
     if reasons:
         click.echo(
             f"rtconfig: note: this plan is stale ({'; '.join(reasons)}): `rtconfig apply "
@@ -196,10 +196,10 @@ def lock(file: str, check_only: bool) -> None:
     from rtconfig._plan.render import lock_staleness
 
     config = load(file)
-    result = config.check(envs=ALL_ENVIRONMENTS, environ=os.environ)
+    result = config.check(envs=ALL_ENVIRONMENTS, environ=process_environ())
     result.raise_for_errors()
     print_diagnostics(result.warnings)
-    overrides = sorted(v for v in os.environ if v.upper().startswith("RTCONFIG__"))
+    overrides = sorted(v for v in process_environ() if v.upper().startswith("RTCONFIG__"))
     if overrides:
         click.echo(
             "rtconfig: note: these variables change the bodies and are part of the lock: "

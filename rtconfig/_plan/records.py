@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import Diagnostic, format_path
+from rtconfig._keys import KeyPath, label
 from rtconfig._origins import FieldRecord, Origin, OriginKind
 from rtconfig._resolver import body_sha256 as canonical_sha256
 from rtconfig._settings import Settings
@@ -42,14 +43,9 @@ __all__ = [
 
 PLAN_FORMAT_VERSION = 1
 
-Path = tuple[str | int, ...]
+Path = KeyPath
 LockStatus = Literal["new", "changed", "unchanged"]
 ChangeAction = Literal["add", "update", "remove"]
-
-
-def label(name: str, env: str | None) -> str:
-    """``support [production]``, or ``support`` in the default environment."""
-    return name + (f" [{env}]" if env is not None else "")
 
 
 def env_label(env: str | None) -> str:

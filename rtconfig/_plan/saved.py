@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rtconfig._codes import DiagnosticCode as C
+from rtconfig._environ import process_environ
 from rtconfig._errors import ConfigError, StalePlanError
 from rtconfig._files import (
     INSTRUCTIONS,
@@ -340,7 +341,7 @@ def read_saved_plan(
         )
     saved = parse_document(data, plan_path, fail)
     if check:
-        check_fresh(saved, os.environ if environ is None else environ)
+        check_fresh(saved, process_environ() if environ is None else environ)
     return saved
 
 
