@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rtconfig._environ import process_environ
 from rtconfig._version import __version__
 from rtconfig.audit import Redactor, _record_logger, new_run_id, resolve_actor
 
@@ -53,7 +53,7 @@ class LoggingAudit:
     ) -> None:
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
         self.run_id = run_id or new_run_id()
-        self.actor = actor or resolve_actor(os.environ if environ is None else environ)
+        self.actor = actor or resolve_actor(process_environ() if environ is None else environ)
         self.redactor = Redactor(secrets)
         self._logger = _record_logger(
             _LoggingSink(self.logger, level), self._add_standard_fields, self.redactor

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rtconfig._codes import DiagnosticCode as C
+from rtconfig._environ import process_environ
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._loader import read_document
 from rtconfig._overlay_checks import shadowed_star_overlay
+from rtconfig._overrides import override_layers
 from rtconfig._resolver import ResolvedTemplate, Resolver, resolve_settings
-from rtconfig._sources import Sources, override_layers, read_sources
+from rtconfig._sources import Sources, read_sources
 from rtconfig._suggest import did_you_mean
 from rtconfig._validator import validate
 
@@ -131,7 +133,7 @@ class Config:
         from rtconfig._plan.lock import lock_path_for, read_lock
         from rtconfig._plan.make import make_plan
 
-        environ = os.environ if environ is None else environ
+        environ = process_environ() if environ is None else environ
         env_source = None
         if env is None:
             env = (environ.get("RTCONFIG_ENV") or "").strip() or None
@@ -177,7 +179,7 @@ class Config:
         (default, or None: the default environment and every declared one), reporting all
         problems. ``env_source`` names where the environment names came from (a variable such
         as ``RTCONFIG_ENV``): an unknown one is reported there."""
-        environ = os.environ if environ is None else environ
+        environ = process_environ() if environ is None else environ
         sources = self.sources
         diagnostics: list[Diagnostic] = list(sources.diagnostics)
         env_list: list[str | None] = (

@@ -13,8 +13,8 @@ from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import Diagnostic
 from rtconfig._origins import FieldRecord, Origin
-from rtconfig._settings import SETTING_KEYS, Settings
-from rtconfig._sources import Layer, Sources, TemplateSource, check_setting
+from rtconfig._settings import SETTING_KEYS, Settings, check_setting
+from rtconfig._sources import Layer, Sources, TemplateSource
 from rtconfig._suggest import did_you_mean
 
 Path = tuple[str | int, ...]

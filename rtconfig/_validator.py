@@ -3,13 +3,12 @@ point at the line that set each offending value."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rtconfig._endpoints import Endpoint, body_from_template, template_path
 from rtconfig._errors import Diagnostic
 from rtconfig._keys import KeyPath, format_path
-from rtconfig._origins import FieldRecord, Origin
+from rtconfig._origins import Origin
 from rtconfig._resolver import Resolution, ResolvedTemplate
 from rtconfig._settings import Settings
 from rtconfig._sources import Sources
@@ -26,7 +25,6 @@ def validate(
     env: str | None,
     settings: Settings,
     resolution: Resolution,
-    settings_fields: Mapping[KeyPath, FieldRecord] | None = None,
 ) -> tuple[ResolvedTemplate | None, list[Diagnostic]]:
     """Check one resolved template against its endpoint; the template when it has no errors."""
     from rtconfig._checks import check_body  # the models are the heaviest import: load on demand
@@ -45,7 +43,6 @@ def validate(
         fields=resolution.records,
         header=template.header,
         description=template.description,
-        settings_fields=settings_fields or {},
     )
     diagnostics = [
         _diagnostic(sources, resolved, template_path(endpoint, problem.path), problem)

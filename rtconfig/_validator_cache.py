@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rtconfig._endpoints import Endpoint
+from rtconfig._environ import process_environ
 from rtconfig._pickers import rebuild, spec_of
 
 __all__ = ["KnownValues", "cache_dir", "cache_key", "known_values", "validator"]
@@ -205,13 +206,14 @@ def cache_dir() -> Path | None:
     """The cache directory in use, or None when caching is off or impossible here."""
     if not hasattr(os, "getuid") or not hasattr(os, "O_NOFOLLOW"):
         return None  # no owner checks without POSIX: build every time
-    override = os.environ.get("RTCONFIG_CACHE_DIR")
+    environ = process_environ()
+    override = environ.get("RTCONFIG_CACHE_DIR")
     if override is not None:
         return Path(override) if os.path.isabs(override) else None
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    xdg = environ.get("XDG_CACHE_HOME", "")
     if os.path.isabs(xdg):
         return Path(xdg, "rtconfig")
-    home = os.environ.get("HOME", "")
+    home = environ.get("HOME", "")
     return Path(home, ".cache", "rtconfig") if os.path.isabs(home) else None
 
 

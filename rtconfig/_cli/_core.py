@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
@@ -23,6 +22,7 @@ from rtconfig._cli._common import (
 from rtconfig._cli._complete import complete_templates
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._config import ALL_ENVIRONMENTS, load
+from rtconfig._environ import process_environ
 from rtconfig._errors import ConfigError, format_path
 from rtconfig._origins import FieldRecord
 
@@ -63,7 +63,7 @@ def validate(
         config = load(file)
         check = config.check(
             envs=[env] if env else ALL_ENVIRONMENTS,
-            environ=os.environ,
+            environ=process_environ(),
             sets=sets,
             env_source=env_source(),
         )
@@ -109,7 +109,7 @@ def validate(
 def render(file: str, template: str, env: str | None, sets: tuple[str, ...]) -> None:
     """Print the exact JSON request body TEMPLATE would send, and nothing else."""
     resolved = load(file).resolve(
-        template, env, environ=os.environ, sets=sets, env_source=env_source()
+        template, env, environ=process_environ(), sets=sets, env_source=env_source()
     )
     print_diagnostics(resolved.warnings)
     echo_json(resolved.body)
@@ -136,7 +136,7 @@ def explain(
     PATH narrows the output to one field or table (e.g. audio.output).
     """
     resolved = load(file).resolve(
-        template, env, environ=os.environ, sets=sets, env_source=env_source()
+        template, env, environ=process_environ(), sets=sets, env_source=env_source()
     )
     fields = [
         (format_path(leaf), record)
