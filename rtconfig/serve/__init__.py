@@ -109,6 +109,7 @@ def _token_authorizer(
                     "no tokens_env: without serve tokens the server only runs on a loopback "
                     "address (127.0.0.1, ::1) for local development; set tokens_env = "
                     '"RTCONFIG_SERVE_TOKENS" and put comma-separated tokens in that variable',
+                    code=C.INVALID_SETTING,
                     **where,
                 )
             ]
@@ -120,7 +121,7 @@ def _token_authorizer(
         else (f"{settings.tokens_env} {p}" if (p := token_problem(tokens)) else None)
     )
     if problem:
-        raise ConfigError([Diagnostic("error", problem, **where)])
+        raise ConfigError([Diagnostic("error", problem, code=C.INVALID_SETTING, **where)])
     return TokenAuthorizer(tokens)
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._serve_settings import ServeSettings
 from rtconfig.audit import AuditLog, default_audit_path
@@ -92,4 +93,4 @@ def _verifier(
         "line": settings.line,
         "path": "serve.webhook_secret_env",
     }
-    raise ConfigError([Diagnostic("error", problem, **where)])
+    raise ConfigError([Diagnostic("error", problem, code=C.INVALID_SETTING, **where)])

@@ -14,6 +14,7 @@ from typing import Any
 
 from rtconfig._apply.engine import AsyncApplier
 from rtconfig._apply.results import MintResult
+from rtconfig._codes import DiagnosticCode as C
 from rtconfig._config import Config
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import ConfigError, Diagnostic
@@ -107,11 +108,16 @@ def prepare_targets(
             "env": env,
         }
         if target.trace_caller and (problem := tracing_problem(target.session)):
-            problems.append(Diagnostic("error", problem, **where))
+            problems.append(Diagnostic("error", problem, code=C.PREFLIGHT_REFUSED, **where))
         key_env = record.settings.api_key_env
         if not environ.get(key_env, "").strip():
             problems.append(
-                Diagnostic("error", f"the API key variable {key_env} is not set", **where)
+                Diagnostic(
+                    "error",
+                    f"the API key variable {key_env} is not set",
+                    code=C.PREFLIGHT_REFUSED,
+                    **where,
+                )
             )
         targets[record.name] = target
     if problems:
