@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from rtconfig._environ import process_environ
+from rtconfig._redact import SecretRegistry
 from rtconfig._version import __version__
 
 __all__ = [
@@ -144,47 +145,22 @@ class Redactor:
     refreshes one: the API key, registered on every mint, is never forgotten while in use).
     """
 
-    def __init__(self, secrets: Iterable[str] = (), *, max_secrets: int = 10_000) -> None:
-        self._lock = threading.Lock()
-        self._max = max_secrets
-        self._recent: dict[str, tuple[str, ...]] = {}  # secret -> its forms, oldest first
-        self._by_tail: dict[str, tuple[str, ...]] = {}
-        self._odd: tuple[str, ...] = ()  # short secrets, or with characters outside _RUN
-        self._min_len = 1 << 30
+    def __init__(
+        self,
+        secrets: Iterable[str] = (),
+        *,
+        max_secrets: int = 10_000,
+        registry: SecretRegistry | None = None,
+    ) -> None:
+        # The run's one registry (rtconfig._redact), shared with whatever else prints its text.
+        self.registry = (
+            registry if registry is not None else SecretRegistry(max_secrets=max_secrets)
+        )
         for secret in secrets:
-            self.add(secret)
+            self.registry.add(secret)
 
     def add(self, secret: str) -> None:
-        with self._lock:
-            forms = self._recent.pop(secret, None)
-            if forms is not None:  # known: just mark it recently used
-                self._recent[secret] = forms
-                return
-        if len(secret.strip()) < 4:  # too short to redact without destroying the record
-            return
-        forms = tuple({secret, secret.strip(), json.dumps(secret.strip())[1:-1]})
-        with self._lock:
-            self._recent[secret] = forms
-            for form in forms:
-                if len(form) >= _TAIL and _RUN.fullmatch(form):
-                    known = self._by_tail.get(form[-_TAIL:], ())
-                    if form not in known:
-                        self._by_tail[form[-_TAIL:]] = (*known, form)
-                        self._min_len = min(self._min_len, len(form))
-                elif form not in self._odd:
-                    self._odd = tuple(sorted((*self._odd, form), key=len, reverse=True))
-            while len(self._recent) > self._max:
-                self._forget(next(iter(self._recent)))
-
-    def _forget(self, secret: str) -> None:
-        for form in self._recent.pop(secret, ()):
-            tail = form[-_TAIL:]
-            remaining = tuple(f for f in self._by_tail.get(tail, ()) if f != form)
-            if remaining:
-                self._by_tail[tail] = remaining
-            else:
-                self._by_tail.pop(tail, None)
-            self._odd = tuple(f for f in self._odd if f != form)
+        self.registry.add(secret)
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
         return {str(key): self._value(str(key), value) for key, value in event_dict.items()}
@@ -194,38 +170,7 @@ class Redactor:
         return self.scrub(str(rendered))
 
     def scrub(self, text: str) -> str:
-        for secret in self._odd:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        by_tail = self._by_tail
-        if not by_tail:
-            return text
-        spans: list[tuple[int, int]] = []
-        shortest = self._min_len
-        for run in _RUN.finditer(text):
-            start, end = run.span()
-            if end - start < shortest:
-                continue
-            for stop in range(start + _TAIL, end + 1):
-                candidates = by_tail.get(text[stop - _TAIL : stop])
-                if candidates is None:
-                    continue
-                for secret in candidates:
-                    if stop - len(secret) >= start and text.startswith(secret, stop - len(secret)):
-                        spans.append((stop - len(secret), stop))
-                        break
-        if not spans:
-            return text
-        out: list[str] = []
-        position = 0
-        for begin, stop in sorted(spans):
-            if stop <= position:
-                continue
-            out.append(text[position : max(begin, position)])
-            out.append(REDACTED)
-            position = stop
-        out.append(text[position:])
-        return "".join(out)
+        return self.registry.scrub(text)
 
     def _value(self, key: str, value: Any) -> Any:
         if key not in STANDARD_KEYS and key != "secret_fingerprint" and _SECRET_KEY.match(key):
@@ -244,11 +189,6 @@ class Redactor:
         if isinstance(value, bytes):
             return _looks_secret(value.decode("utf-8", "replace"))
         return _looks_secret(str(value))
-
-
-_TAIL = 8
-# Characters a key or token is made of; a registered secret made only of these is indexed.
-_RUN = re.compile(r"[A-Za-z0-9_.~+/=-]+")
 
 
 def _looks_secret(text: str) -> str:
@@ -371,13 +311,14 @@ class AuditLog:
         secrets: Iterable[str] = (),
         fsync: bool = True,
         fsync_interval_s: float = 0.05,
+        registry: SecretRegistry | None = None,
     ) -> None:
         if fsync_interval_s < 0:
             raise ValueError("fsync_interval_s must not be negative")
         self.path = Path(path)
         self.run_id = run_id or new_run_id()
         self.actor = actor or resolve_actor(process_environ() if environ is None else environ)
-        self.redactor = Redactor(secrets)
+        self.redactor = Redactor(secrets, registry=registry)
         self._fd = _open_append(self.path)
         #: False for a FIFO, a pipe, /dev/stdout: written the same way, never fsynced.
         self.regular_file = stat.S_ISREG(os.fstat(self._fd).st_mode)
@@ -465,9 +406,18 @@ def _render_json(logger: Any, method_name: str, event_dict: Any) -> str:
 
 
 def _open_append(path: Path) -> int:
-    """Open ``path`` for appending, creating it 0600 and missing parents 0700. A path that
-    exists and is not a regular file (a FIFO, ``/dev/stdout``) is opened write-only as it is:
-    nothing is created or chmod-ed, and a FIFO without a reader is refused at once."""
+    """Open ``path`` for appending, creating it 0600 and missing parents 0700.
+
+    A path that exists and is not a regular file (a FIFO, ``/dev/stdout``) is opened write-only
+    as it is: nothing is created or chmod-ed, and a FIFO without a reader is refused at once.
+
+    Otherwise a repository may have committed ``.rtconfig/audit.jsonl -> victim`` or
+    ``.rtconfig -> elsewhere``: the log is opened with ``O_NOFOLLOW`` relative to a descriptor
+    of its directory, itself opened with ``O_NOFOLLOW``; a directory or log that is a symlink,
+    is not owned by this user, or a log with other hard links is refused (an ``OSError`` naming
+    why; nothing is sent). Only directories created here are chmod-ed (an existing
+    ``.rtconfig`` is left as it is), and only the log itself is tightened to 0600.
+    """
     try:
         existing = os.stat(path)
     except OSError:
@@ -476,7 +426,7 @@ def _open_append(path: Path) -> int:
         return _open_stream(path)
     parent = path.parent
     missing: list[Path] = []
-    while not parent.exists():
+    while not os.path.lexists(parent):
         missing.append(parent)
         parent = parent.parent
     for directory in reversed(missing):
@@ -484,14 +434,39 @@ def _open_append(path: Path) -> int:
             directory.mkdir(mode=0o700)
         except FileExistsError:
             continue
-        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+        created = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.fchmod(created, 0o700)  # mkdir's mode is filtered by the umask
+        finally:
+            os.close(created)
+    dir_fd = _open_directory(path.parent)
     if path.parent.name == ".rtconfig":
-        _tighten(path.parent, 0o700)
-        _write_gitignore(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        _write_gitignore(path.parent)  # after the check: never into a symlinked directory
+    try:
+        fd = os.open(
+            path.name,
+            os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK,
+            0o600,
+            dir_fd=dir_fd,
+        )
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _refused(
+                path, "is a symbolic link; the audit log is never written through one"
+            ) from None
+        raise
+    finally:
+        os.close(dir_fd)
     try:
         info = os.fstat(fd)
-        if stat.S_IMODE(info.st_mode) & 0o077 and info.st_uid == os.geteuid():
+        if not stat.S_ISREG(info.st_mode):
+            raise _refused(path, "is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise _refused(path, "belongs to another user")
+        if info.st_nlink > 1:
+            raise _refused(path, "has other hard links (it may be another file's name)")
+        os.set_blocking(fd, True)
+        if stat.S_IMODE(info.st_mode) & 0o077:
             os.fchmod(fd, 0o600)
     except OSError:
         os.close(fd)
@@ -530,13 +505,27 @@ def _open_stream(path: Path) -> int:
     return fd
 
 
-def _tighten(directory: Path, mode: int) -> None:
+def _open_directory(directory: Path) -> int:
+    """A descriptor of the log's directory: not a symlink, and ours."""
     try:
-        info = directory.stat()
-        if stat.S_IMODE(info.st_mode) != mode and info.st_uid == os.geteuid():
-            os.chmod(directory, mode)
-    except OSError:
-        pass
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(directory):
+            raise _refused(
+                directory, "is a symbolic link; the audit log's directory must be a real one"
+            ) from None
+        raise
+    info = os.fstat(fd)
+    if info.st_uid != os.geteuid():
+        os.close(fd)
+        raise _refused(
+            directory, "belongs to another user; the audit log's directory must be yours"
+        )
+    return fd
+
+
+def _refused(path: Path, why: str) -> OSError:
+    return OSError(errno.EPERM, f"refusing the audit log: {path} {why}", str(path))
 
 
 def read_audit_log(path: str | os.PathLike[str], *, strict: bool = False) -> list[dict[str, Any]]:
@@ -545,9 +534,15 @@ def read_audit_log(path: str | os.PathLike[str], *, strict: bool = False) -> lis
     An incomplete last line (a writer killed mid-record) is skipped. A damaged line elsewhere
     raises ``ValueError`` when ``strict``, else is skipped too.
     """
+    from rtconfig._files import AUDIT_LOG, FileProblem, FileRefused, read_file
+
     records: list[dict[str, Any]] = []
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        data = read_file(path, AUDIT_LOG)  # a regular file, at most 1 GiB
+    except FileRefused as exc:
+        if exc.problem is FileProblem.MISSING:
+            raise FileNotFoundError(errno.ENOENT, exc.message, os.fspath(path)) from None
+        raise OSError(errno.EINVAL, exc.message, os.fspath(path)) from None
     lines = data.split(b"\n")
     last = len(lines) - 1
     for number, raw in enumerate(lines):

@@ -1,0 +1,163 @@
+"""One redaction step for everything rtconfig prints or returns from a server.
+
+:class:`SecretRegistry` holds every secret of a run — the API key in use and each token minted
+so far — and :meth:`SecretRegistry.scrub` cuts each of them out of a text in every form a server
+or a formatter may give it: raw, stripped, JSON-escaped (``\\/``, ``\\u00XX`` for every
+character), percent-encoded. The CLI passes every line it prints through it, and the applier
+every string it returns from a server (error type, param, code, message, headers, ids), so a key
+echoed in ``x-request-id`` or a token quoted by a later error never reaches a terminal or a log.
+
+:func:`escape_controls` makes server text safe for a terminal: every control character (C0, DEL,
+C1 — ESC starts CSI and OSC 52 clipboard writes, BEL and ST end them) and the Unicode bidi
+controls become visible ``\\xNN``/``\\uNNNN`` escapes. :func:`for_terminal` does both.
+
+Scrubbing costs one pass over the text per call, whatever the number of secrets: secrets are
+indexed by their last 8 characters and only runs of token characters long enough are looked
+at; the most recent ``max_secrets`` are kept (re-adding one refreshes it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterable
+
+__all__ = ["REDACTED", "SecretRegistry", "escape_controls", "for_terminal"]
+
+REDACTED = "[REDACTED]"
+_TAIL = 8
+# Characters keys, tokens and their encoded forms are made of (``%`` and ``\\`` for escapes).
+_RUN = re.compile(r"[A-Za-z0-9_.~+/=%\\-]+")
+# Anything that looks like a key or a minted token, registered or not.
+_LOOKS_SECRET = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}|\bek_[A-Za-z0-9_-]{16,}")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _forms(secret: str) -> set[str]:
+    core = secret.strip()
+    forms = {secret, core}
+    forms.add(json.dumps(core)[1:-1])  # JSON-escaped as json.dumps writes it
+    forms.add(core.replace("/", "\\/"))  # JSON's optional escape of "/"
+    forms.add("".join(f"\\u{ord(c):04x}" for c in core))  # every character \u-escaped
+    forms.add("".join(f"\\u{ord(c):04X}" for c in core))
+    forms.add(urllib.parse.quote(core, safe=""))
+    forms.add(urllib.parse.quote_plus(core))
+    return {form for form in forms if len(form) >= 4}
+
+
+class SecretRegistry:
+    """Every secret of a run, and one scrub that removes them all from a text (thread-safe)."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, max_secrets: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._max = max_secrets
+        self._recent: dict[str, tuple[str, ...]] = {}  # secret -> its forms, oldest first
+        self._by_tail: dict[str, tuple[str, ...]] = {}
+        self._odd: tuple[str, ...] = ()  # forms with characters outside _RUN
+        self._min_len = 1 << 30
+        for secret in secrets:
+            self.add(secret)
+
+    def __repr__(self) -> str:
+        return f"SecretRegistry({len(self._recent)} secrets)"
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def add(self, secret: str | None) -> None:
+        """Register ``secret`` (a key, a token); secrets shorter than 4 characters are ignored."""
+        if not isinstance(secret, str) or len(secret.strip()) < 4:
+            return
+        with self._lock:
+            forms = self._recent.pop(secret, None)
+            if forms is not None:  # known: mark it recently used
+                self._recent[secret] = forms
+                return
+            forms = tuple(sorted(_forms(secret), key=len, reverse=True))
+            self._recent[secret] = forms
+            for form in forms:
+                if len(form) >= _TAIL and _RUN.fullmatch(form):
+                    known = self._by_tail.get(form[-_TAIL:], ())
+                    if form not in known:
+                        self._by_tail[form[-_TAIL:]] = (*known, form)
+                        self._min_len = min(self._min_len, len(form))
+                elif form not in self._odd:
+                    self._odd = tuple(sorted((*self._odd, form), key=len, reverse=True))
+            while len(self._recent) > self._max:
+                self._forget(next(iter(self._recent)))
+
+    def _forget(self, secret: str) -> None:
+        for form in self._recent.pop(secret, ()):
+            tail = form[-_TAIL:]
+            remaining = tuple(f for f in self._by_tail.get(tail, ()) if f != form)
+            if remaining:
+                self._by_tail[tail] = remaining
+            else:
+                self._by_tail.pop(tail, None)
+            self._odd = tuple(f for f in self._odd if f != form)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every form of every registered secret replaced by ``[REDACTED]``."""
+        if not isinstance(text, str):
+            text = str(text)
+        for form in self._odd:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        by_tail = self._by_tail
+        if not by_tail:
+            return text
+        spans: list[tuple[int, int]] = []
+        shortest = self._min_len
+        for run in _RUN.finditer(text):
+            start, end = run.span()
+            if end - start < shortest:
+                continue
+            for stop in range(start + _TAIL, end + 1):
+                candidates = by_tail.get(text[stop - _TAIL : stop])
+                if candidates is None:
+                    continue
+                for form in candidates:
+                    if stop - len(form) >= start and text.startswith(form, stop - len(form)):
+                        spans.append((stop - len(form), stop))
+                        break
+        if not spans:
+            return text
+        out: list[str] = []
+        position = 0
+        for begin, stop in sorted(spans):
+            if stop <= position:
+                continue
+            out.append(text[position : max(begin, position)])
+            out.append(REDACTED)
+            position = stop
+        out.append(text[position:])
+        return "".join(out)
+
+    def scrub_all(self, text: str) -> str:
+        """:meth:`scrub`, then anything that merely looks like a key or a token (``sk-…``,
+        ``ek_…``): for text that must hold no secret at all (stderr, error messages)."""
+        text = self.scrub(text)
+        if "sk-" in text or "ek_" in text:
+            text = _LOOKS_SECRET.sub(REDACTED, text)
+        return text
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character (C0 but tab and newline, DEL, C1) and bidi control
+    shown as an escape (``\\x1b``, ``\\u202e``): server text cannot drive the terminal."""
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
+    )
+
+
+def for_terminal(text: str, registry: SecretRegistry | None = None) -> str:
+    """What may be printed for people: secrets cut out, then control characters escaped."""
+    if registry is not None:
+        text = registry.scrub_all(text)
+    elif "sk-" in text or "ek_" in text:
+        text = _LOOKS_SECRET.sub(REDACTED, text)
+    return escape_controls(text)

@@ -1,0 +1,154 @@
+"""The one redaction step (rtconfig._redact), the terminal escaper, and an audit log that a
+hostile repository cannot redirect (symlinked log or directory, foreign owner)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from rtconfig._redact import REDACTED, SecretRegistry, escape_controls, for_terminal
+from rtconfig.audit import AuditLog, read_audit_log
+from tests._robust import CANARY_KEY, GA_HEAD, STATS, run_rtconfig, subprocess_env
+
+TOKEN = "ek_" + "0123456789abcdef" * 3
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        CANARY_KEY,
+        json.dumps(CANARY_KEY)[1:-1],
+        "".join(f"\\u{ord(c):04x}" for c in CANARY_KEY),
+        "".join(f"\\u{ord(c):04X}" for c in CANARY_KEY),
+        urllib.parse.quote(CANARY_KEY, safe=""),
+        CANARY_KEY.replace("-", "\\u002d"),
+    ],
+    ids=["raw", "json", "u-escaped", "U-escaped", "percent", "partly-escaped"],
+)
+def test_every_registered_secret_is_cut_out_in_every_encoded_form(form: str) -> None:
+    """The key (and a token) is replaced raw, JSON-escaped, \\u-escaped, percent-encoded or glued
+    to other characters; the text around it is kept."""
+    registry = SecretRegistry([CANARY_KEY, TOKEN])
+    STATS["secret searches"] += 2
+    if form == CANARY_KEY.replace("-", "\\u002d"):
+        # A mix of escaped and raw characters is caught by the look-alike net of scrub_all.
+        assert CANARY_KEY not in registry.scrub_all(json.loads(f'"{form}"'))
+        return
+    text = f'{{"error": {{"type": "x{form}y", "param": "{TOKEN}"}}}}'
+    scrubbed = registry.scrub(text)
+    assert form not in scrubbed and TOKEN not in scrubbed
+    assert scrubbed.startswith('{"error": {"type": "x') and REDACTED in scrubbed
+
+
+def test_scrub_all_also_cuts_unregistered_look_alikes() -> None:
+    """Text for people (stderr) loses anything shaped like a key or a token, registered or not."""
+    registry = SecretRegistry()
+    text = registry.scrub_all(f"quota for {CANARY_KEY} and ek_{'z' * 30}")
+    assert CANARY_KEY not in text and "ek_zzz" not in text
+
+
+def test_scrubbing_is_linear_in_the_text_whatever_the_number_of_secrets() -> None:
+    """With 10,000 registered tokens, a 1 MB text is scrubbed in well under 5 s, and the
+    registry keeps only the most recent ``max_secrets`` (memory bound)."""
+    registry = SecretRegistry(max_secrets=10_000)
+    for i in range(12_000):
+        registry.add(f"ek_{i:040d}")
+    assert len(registry) == 10_000
+    text = ("ek_" + "1" * 200 + " word " * 20) * 5_000
+    started = time.perf_counter()
+    registry.scrub(text + f" ek_{11_999:040d}")
+    assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("\x1b]52;c;ZXZpbA==\x07", "\\x1b]52;c;ZXZpbA==\\x07"),  # OSC 52: write the clipboard
+        ("\x1b[2J\x1b[H", "\\x1b[2J\\x1b[H"),  # CSI: clear the screen
+        ("\x9b31m", "\\x9b31m"),  # C1 CSI
+        ("evil\u202etxt.exe", "evil\\u202etxt.exe"),  # bidi override
+        ("a\rb\x00c\x7f", "a\\x0db\\x00c\\x7f"),
+    ],
+)
+def test_control_characters_of_server_text_are_shown_not_obeyed(raw: str, shown: str) -> None:
+    """Every control character (C0, DEL, C1) and bidi control of server text becomes a visible
+    escape before it is printed; tab, newline and plain text are kept."""
+    assert escape_controls(raw) == shown
+    assert for_terminal(f"ok\t{raw}\n") == f"ok\t{shown}\n"
+
+
+def test_a_symlinked_audit_log_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
+    """`.rtconfig/audit.jsonl -> victim` (committed to a repository) is refused: nothing is
+    appended to the victim and its mode is not changed."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    victim.chmod(0o644)
+    (tmp_path / ".rtconfig").mkdir(mode=0o755)
+    (tmp_path / ".rtconfig" / "audit.jsonl").symlink_to(victim)
+    with pytest.raises(OSError, match="symbolic link"):
+        AuditLog(tmp_path / ".rtconfig" / "audit.jsonl")
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+
+def test_a_symlinked_audit_directory_is_refused_and_not_chmodded(tmp_path: Path) -> None:
+    """`.rtconfig -> dir` is refused; `dir` keeps its mode (it was chmod-ed 0700 before), and
+    an existing real directory is not chmod-ed either (only directories rtconfig creates are)."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    elsewhere.chmod(0o755)
+    (tmp_path / ".rtconfig").symlink_to(elsewhere)
+    with pytest.raises(OSError, match="symbolic link"):
+        AuditLog(tmp_path / ".rtconfig" / "audit.jsonl")
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755
+    assert list(elsewhere.iterdir()) == []
+    real = tmp_path / "real"
+    real.mkdir()
+    real.chmod(0o755)
+    AuditLog(real / "audit.jsonl").close()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o755
+    assert stat.S_IMODE((real / "audit.jsonl").stat().st_mode) == 0o600
+
+
+def test_an_audit_log_that_is_a_fifo_or_hard_linked_is_refused(tmp_path: Path) -> None:
+    """A FIFO at the log's path (an open that would block) or a log with a second hard link
+    (another file's name) is refused at once."""
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    with pytest.raises(OSError, match="not a regular file"):
+        AuditLog(tmp_path / "fifo.jsonl")
+    (tmp_path / "a.jsonl").write_text("")
+    os.link(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
+    with pytest.raises(OSError, match="hard links"):
+        AuditLog(tmp_path / "a.jsonl")
+
+
+def test_apply_refuses_a_symlinked_audit_log_before_sending(tmp_path: Path) -> None:
+    """`rtconfig apply` in a repository whose `.rtconfig/audit.jsonl` is a symlink exits 1
+    with a message, mints nothing, and leaves the victim as it was."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (tmp_path / ".rtconfig").mkdir()
+    (tmp_path / ".rtconfig" / "audit.jsonl").symlink_to(victim)
+    path = tmp_path / "sessions.toml"
+    path.write_text(GA_HEAD + 'model = "gpt-realtime"\n')
+    result = run_rtconfig("apply", str(path), "--emulate", env=subprocess_env(), timeout=60)
+    STATS["hostile files tried"] += 1
+    assert result.returncode == 1, result.stderr
+    assert "refusing the audit log" in result.stderr and "ek_" not in result.stdout
+    assert victim.read_text() == "precious\n"
+
+
+def test_reading_an_audit_log_that_is_a_device_is_refused(tmp_path: Path) -> None:
+    """read_audit_log on a symlink to /dev/zero raises OSError at once instead of reading
+    for ever."""
+    (tmp_path / "audit.jsonl").symlink_to("/dev/zero")
+    with pytest.raises(OSError, match="not a regular file"):
+        read_audit_log(tmp_path / "audit.jsonl")
+    with pytest.raises(FileNotFoundError):
+        read_audit_log(tmp_path / "missing.jsonl")
