@@ -180,15 +180,16 @@ def deeper_than(value: Any, limit: int) -> KeyPath | None:
 # a date-time's fraction): one token per key, however many parts.
 _TOKEN = re.compile(
     r"""
-      (?P<ws>[ \t\r]++)
-    | (?P<nl>\n)
-    | (?P<comment>\#[^\n]*+)
+    (?:[ \t\r]++|\#[^\n]*+)*+  # white space and comments: skipped inside each match
+    (?:
+      (?P<nl>\n)
     | (?P<mlbasic>\"\"\"(?:[^"\\]++|\\.|"(?!""))*+\"\"\"\"{0,2})
     | (?P<mlliteral>'''(?:[^']++|'(?!''))*+''''{0,2})
     | (?P<basic>"(?:[^"\\\n]++|\\.)*+")
     | (?P<literal>'[^'\n]*+')
     | (?P<punct>[\[\]{}=,.])
     | (?P<bare>[^\s\[\]{}=,.\#"']++(?:\.[^\s\[\]{}=,.\#"']++)*+)
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -200,9 +201,9 @@ _MANY_DOTS = re.compile(r"^(?:[^.\n]*+\.){" + str(MAX_NESTING_DEPTH) + "}", re.M
 
 def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
     for m in _TOKEN.finditer(text):
-        kind = m.lastgroup or ""
-        if kind not in ("ws", "comment"):
-            yield kind, m.group(), m.start()
+        kind = m.lastgroup
+        if kind is not None:  # None: trailing white space or a comment at the very end
+            yield kind, m.group(kind), m.start(kind)
 
 
 def long_key_offset(text: str, limit: int = MAX_NESTING_DEPTH) -> int | None:
@@ -319,18 +320,18 @@ class _Scanner:
         return found
 
     def peek(self, ahead: int = 0) -> tuple[str, str, int]:
-        while len(self._buffer) <= ahead:
+        buffer = self._buffer
+        while len(buffer) <= ahead:
             token = next(self._stream, None)
             if token is None:
                 return _EOF
-            self._buffer.append(token)
-        return self._buffer[ahead]
+            buffer.append(token)
+        return buffer[ahead]
 
     def take(self) -> tuple[str, str, int]:
-        token = self.peek()
         if self._buffer:
-            self._buffer.popleft()
-        return token
+            return self._buffer.popleft()
+        return next(self._stream, _EOF)
 
     def skip(self, count: int = 1) -> None:
         for _ in range(count):

@@ -41,12 +41,17 @@ def assert_clean(exit_code: int, stdout: str, stderr: str, allowed: Sequence[int
     assert exit_code in allowed, f"exit {exit_code}: {stderr[-2000:]}"
 
 
-def cli(args: Sequence[str], env: dict[str, str] | None = None, **kwargs: Any) -> Result:
-    """Run the CLI in-process and assert that it ended cleanly (exit 0 or 1)."""
+def cli(
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    allowed: Sequence[int] = (0, 1),
+    **kwargs: Any,
+) -> Result:
+    """Run the CLI in-process and assert that it ended cleanly (exit 0 or 1, or ``allowed``)."""
     result = CliRunner().invoke(main, list(args), env=env, **kwargs)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{args[0]} raised {result.exception!r}") from result.exception
-    assert_clean(result.exit_code, result.stdout, result.stderr)
+    assert_clean(result.exit_code, result.stdout, result.stderr, allowed)
     return result
 
 
