@@ -24,7 +24,14 @@ import threading
 import urllib.parse
 from collections.abc import Iterable
 
-__all__ = ["REDACTED", "SecretRegistry", "escape_controls", "for_terminal"]
+__all__ = [
+    "REDACTED",
+    "SecretRegistry",
+    "escape_controls",
+    "for_terminal",
+    "json_for_terminal",
+    "scrub_json",
+]
 
 REDACTED = "[REDACTED]"
 _TAIL = 8
@@ -142,6 +149,32 @@ class SecretRegistry:
         if "sk-" in text or "ek_" in text:
             text = _LOOKS_SECRET.sub(REDACTED, text)
         return text
+
+
+def scrub_json(value: object, registry: SecretRegistry) -> object:
+    """A parsed JSON value with every registered secret cut out of its strings (keys
+    included), by scrubbing its JSON text: one pass, whatever the depth. A value that cannot be
+    written back (nested too deeply) is replaced whole."""
+    if not len(registry):
+        return value
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+        scrubbed = registry.scrub(text)
+        return value if scrubbed == text else json.loads(scrubbed)
+    except (ValueError, TypeError, RecursionError):
+        return REDACTED
+
+
+# C1 controls, DEL and bidi controls, which json.dumps(ensure_ascii=False) writes raw.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_for_terminal(text: str) -> str:
+    """JSON text with the controls ``json.dumps`` leaves raw written as ``\\uXXXX`` escapes:
+    the same JSON value, but a terminal shown it obeys nothing (C1 CSI, bidi overrides)."""
+    if not _JSON_RAW_CONTROLS.search(text):
+        return text
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def escape_controls(text: str) -> str:

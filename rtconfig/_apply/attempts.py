@@ -23,6 +23,7 @@ from rtconfig._apply.retry import SYSTEM_CLOCK, Clock, RetryPolicy
 from rtconfig._environ import process_environ
 from rtconfig._errors import RtconfigError
 from rtconfig._plan.records import PlanRecord
+from rtconfig._redact import SecretRegistry, scrub_json
 from rtconfig.audit import secret_fingerprint
 
 __all__ = ["AuditSink", "CallbackError", "Core", "Mint", "SendFailed", "check_records"]
@@ -106,6 +107,9 @@ class Core:
         # them; a caller's transport decides its own routing.
         self.proxies: dict[str, str] | None = dict(getproxies()) if own_transport else None
         self.stop_event = threading.Event()
+        # Every secret of the run (the key, each token minted so far): cut out of every string
+        # a server sends before it is kept in a result, a failure or an audit record.
+        self.secrets = SecretRegistry()
         self.audit_error: BaseException | None = None
         self._audit_lock = threading.Lock()
         #: Called with each :class:`MintRetrying` as it happens (from the minting thread).
@@ -136,6 +140,7 @@ class Core:
             self.stop_event.set()  # no new mint: it could not be audited
 
     def add_secret(self, secret: str) -> None:
+        self.secrets.add(secret)
         if self.audit is None:
             return
         try:
@@ -275,7 +280,8 @@ class Mint:
                 failure=failure,
                 retryable=answer.retryable,
             )
-        return classify(self.record, self.key, answer, latency, clock.time())
+        outcome = classify(self.record, self.key, answer, latency, clock.time())
+        return _scrubbed(outcome, self.core.secrets)
 
     def decide(self, outcome: Outcome) -> MintResult | float:
         """The result to return, or how long to wait before the next attempt."""
@@ -352,6 +358,36 @@ def _reason(outcome: Outcome, failure: MintFailure) -> str:
     if outcome.status is not None:
         return f"HTTP {outcome.status}"
     return failure.kind.value.replace("_", " ")
+
+
+def _scrubbed(outcome: Outcome, secrets: SecretRegistry) -> Outcome:
+    """``outcome`` with the run's secrets cut out of every server string: headers (so
+    ``x-request-id``), the failure's message, type, code and param, and a success's session id
+    and body — except the token just minted, which is not registered until it is returned."""
+    scrub = secrets.scrub
+    headers = outcome.headers
+    if headers is not None:
+        headers = {name: scrub(value) for name, value in headers.items()}
+    failure = outcome.failure
+    if failure is not None:
+        failure = replace(
+            failure,
+            message=scrub(failure.message),
+            type=scrub(failure.type),
+            code=scrub(failure.code) if failure.code is not None else None,
+            param=scrub(failure.param) if failure.param is not None else None,
+            path=scrub(failure.path) if failure.path is not None else None,  # from param
+            location=scrub(failure.location) if failure.location is not None else None,
+        )
+    result = outcome.result
+    if result is not None:
+        response = result.response
+        result = replace(
+            result,
+            session_id=scrub(result.session_id) if result.session_id is not None else None,
+            response=scrub_json(response, secrets) if response is not None else None,  # type: ignore[arg-type]
+        )
+    return replace(outcome, headers=headers, failure=failure, result=result)
 
 
 def _scrub(text: str, key: str) -> str:

@@ -29,6 +29,7 @@ from rtconfig._config import load
 from rtconfig._environ import process_environ
 from rtconfig._errors import UsageError
 from rtconfig._plan.records import label
+from rtconfig._redact import SecretRegistry, for_terminal
 
 if TYPE_CHECKING:
     from rtconfig._apply.progress import MintRetrying
@@ -281,7 +282,10 @@ def _mint(
             f"{emulator.base_url}; the tokens are EMULATED and will not work with OpenAI",
             err=True,
         )
-    progress = _Progress(len(plan.templates), quiet=quiet)
+    from rtconfig._redact import json_for_terminal
+
+    keys = [environ.get(t.settings.api_key_env, "") for t in plan.templates]
+    progress = _Progress(len(plan.templates), SecretRegistry(keys), quiet=quiet)
     try:
         report = rtconfig.apply(
             plan,
@@ -299,9 +303,11 @@ def _mint(
             emulator.close()
     progress.done()
     # With --output the tokens are in the file only; on stdout each is "(sensitive)" (CONTRACT
-    # §13) — unless the file could not be written, when stdout is the only copy.
+    # §13) — unless the file could not be written, when stdout is the only copy. stdout never
+    # holds the key, nor terminal controls left raw.
     sensitive = output is None or report.output_error is not None
-    click.echo(json.dumps(report.to_json(sensitive=sensitive), indent=2, ensure_ascii=False))
+    text = json.dumps(report.to_json(sensitive=sensitive), indent=2, ensure_ascii=False)
+    click.echo(json_for_terminal(SecretRegistry(keys).scrub(text)))
     if not (quiet and report.ok):
         _summary(report, output)
     return report.exit_code
@@ -337,7 +343,8 @@ class _Progress:
     per template as it finishes (on a TTY with many templates, a counter line instead of the
     successes). Plain lines when stderr is not a TTY; ``quiet``: failures only."""
 
-    def __init__(self, total: int, *, quiet: bool = False) -> None:
+    def __init__(self, total: int, secrets: SecretRegistry, *, quiet: bool = False) -> None:
+        self._secrets = secrets  # the key, then each token as its result arrives
         self._total = total
         self._done = 0
         self._lock = threading.Lock()
@@ -358,7 +365,10 @@ class _Progress:
     def report(self, result: MintResult) -> None:
         with self._lock:
             self._done += 1
-            line = _describe(result)
+            # Server text: every secret of the run cut out, control characters escaped.
+            line = for_terminal(_describe(result), self._secrets)
+            if result.client_secret:
+                self._secrets.add(result.client_secret)
             if self._quiet:
                 if not result.ok:
                     click.echo(line, err=True)
