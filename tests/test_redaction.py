@@ -117,10 +117,10 @@ def test_a_symlinked_audit_directory_is_refused_and_not_chmodded(tmp_path: Path)
 
 
 def test_an_audit_log_that_is_a_fifo_or_hard_linked_is_refused(tmp_path: Path) -> None:
-    """A FIFO at the log's path (an open that would block) or a log with a second hard link
-    (another file's name) is refused at once."""
+    """A FIFO at the log's path with no reader (an open that would block) or a log with a second
+    hard link (another file's name) is refused at once."""
     os.mkfifo(tmp_path / "fifo.jsonl")
-    with pytest.raises(OSError, match="not a regular file"):
+    with pytest.raises(OSError, match="FIFO that nobody is reading"):
         AuditLog(tmp_path / "fifo.jsonl")
     (tmp_path / "a.jsonl").write_text("")
     os.link(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
