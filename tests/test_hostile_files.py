@@ -280,3 +280,17 @@ def test_output_cannot_replace_a_device_or_the_audit_log(tmp_path: Path) -> None
         assert result.returncode == 2, result.stderr
         assert f"--output {output}: it is" in result.stderr
     assert audit.read_text() == ""
+
+
+def test_import_prints_no_toml_that_validate_would_refuse(tmp_path: Path) -> None:
+    """`rtconfig import` of a session whose instructions hold a key-like string (it printed
+    the key as TOML, which validate then refused) exits 1, prints no TOML and no key."""
+    key = "sk-" + "a1" * 16
+    source = tmp_path / "s.json"
+    source.write_text(
+        json.dumps({"type": "realtime", "model": "gpt-realtime", "instructions": key})
+    )
+    result = cli(["import", str(source)])
+    assert result.exit_code == 1
+    assert "would not pass `rtconfig validate`" in result.stderr
+    assert result.stdout == "" and key not in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from click.core import ParameterSource
@@ -21,11 +22,12 @@ from rtconfig._cli._common import (
     templates_option,
     use_color,
 )
+from rtconfig._codes import DiagnosticCode
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._config import ALL_ENVIRONMENTS, load
 from rtconfig._endpoints import Endpoint
 from rtconfig._environ import process_environ
-from rtconfig._errors import ConfigError
+from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
 
 FILE = click.Path(dir_okay=False, path_type=str)
@@ -276,4 +278,27 @@ def import_(session_file: str, name: str | None, endpoint: str | None) -> None:
         source=shown,
     )
     print_diagnostics(imported.warnings)
-    click.echo(to_toml(imported, source=shown), nl=False)
+    text = to_toml(imported, source=shown)
+    _refuse_what_validate_refuses(text, shown)
+    click.echo(text, nl=False)
+
+
+def _refuse_what_validate_refuses(text: str, shown: str) -> None:
+    """Print no TOML that ``rtconfig validate`` would refuse (a key-like string, a value out of
+    range): the errors are raised instead, naming the TOML that would have been written."""
+    from rtconfig._config import Config
+    from rtconfig._loader import parse_document
+    from rtconfig._sources import read_sources
+
+    display = f"{shown} (imported as TOML)"
+    document = parse_document(text, display)
+    check = Config(read_sources(document, Path.cwd())).check(environ={})
+    errors = [d for d in check.diagnostics if d.severity == "error"]
+    if errors:
+        note = Diagnostic(
+            "error",
+            "the imported template would not pass `rtconfig validate`; nothing was printed",
+            code=DiagnosticCode.INVALID_IMPORT,
+            file=shown,
+        )
+        raise ConfigError([*errors, note])
