@@ -152,3 +152,45 @@ def test_reading_an_audit_log_that_is_a_device_is_refused(tmp_path: Path) -> Non
         read_audit_log(tmp_path / "audit.jsonl")
     with pytest.raises(FileNotFoundError):
         read_audit_log(tmp_path / "missing.jsonl")
+
+
+def test_the_library_returns_no_server_string_holding_a_secret_of_the_run(tmp_path: Path) -> None:
+    """rtconfig.apply: a later error quoting an earlier token (in message, param and code) and
+    the key in x-request-id and the error type come back scrubbed in every returned string;
+    the earlier token stays in its own result."""
+    import httpx
+
+    import rtconfig
+
+    path = tmp_path / "sessions.toml"
+    path.write_text(
+        '[api]\nendpoint = "realtime/client_secrets"\nconcurrency = 1\nmax_retries = 0\n'
+        '[templates.a]\ntype = "realtime"\nmodel = "gpt-realtime"\n'
+        '[templates.b]\ntype = "realtime"\nmodel = "gpt-realtime"\n'
+    )
+    calls: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            body = {"value": TOKEN, "expires_at": 1, "session": {"id": "sess_a"}}
+            return httpx.Response(200, json=body)
+        escaped = json.dumps(TOKEN)[1:-1]
+        error = {
+            "message": f"token {TOKEN} reused",
+            "type": f"x{CANARY_KEY}",
+            "param": f"session.{escaped}",
+            "code": TOKEN,
+        }
+        return httpx.Response(400, json={"error": error}, headers={"x-request-id": CANARY_KEY})
+
+    environ = {"OPENAI_API_KEY": CANARY_KEY, "OPENAI_BASE_URL": "https://api.example.test/v1"}
+    plan = rtconfig.load(path).plan(environ=environ)
+    report = rtconfig.apply(plan, environ=environ, transport=httpx.MockTransport(answer))
+    first, second = report.results
+    assert first.ok and first.client_secret == TOKEN
+    assert second.error is not None
+    returned = json.dumps(second.to_json()) + str(second.error) + repr(second)
+    STATS["secret searches"] += 2
+    assert TOKEN not in returned and CANARY_KEY not in returned
+    assert second.request_id == REDACTED
