@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     )
     from rtconfig._apply.retry import RetryPolicy
     from rtconfig._apply.run import apply
+    from rtconfig._carriers import session_update
     from rtconfig._codes import DiagnosticCode
     from rtconfig._config import ALL_ENVIRONMENTS, Check, Config, load
     from rtconfig._endpoints import Endpoint
@@ -96,6 +97,7 @@ __all__ = [
     "apply",
     "body_sha256",
     "load",
+    "session_update",
     "verify_webhook",
 ]
 
@@ -114,6 +116,7 @@ _LAZY = {
     ),
     "rtconfig._apply.retry": ("RetryPolicy",),
     "rtconfig._apply.run": ("apply",),
+    "rtconfig._carriers": ("session_update",),
     "rtconfig._codes": ("DiagnosticCode",),
     "rtconfig._config": ("ALL_ENVIRONMENTS", "Check", "Config", "load"),
     "rtconfig._endpoints": ("Endpoint",),

@@ -105,14 +105,32 @@ def validate(
 @click.argument("template", shell_complete=complete_templates)
 @env_option
 @set_option
+@click.option(
+    "--as",
+    "carrier",
+    type=click.Choice(["session.update", "call"]),
+    default=None,
+    help="Print what another carrier sends: the session.update client event, or the session "
+    "object of a call (calls and SIP accept). Default: the minting request body.",
+)
 @handle_errors
-def render(file: str, template: str, env: str | None, sets: tuple[str, ...]) -> None:
+def render(
+    file: str, template: str, env: str | None, sets: tuple[str, ...], carrier: str | None
+) -> None:
     """Print the exact JSON request body TEMPLATE would send, and nothing else."""
+    from rtconfig._carriers import call_session_for, session_update
+
     resolved = load(file).resolve(
         template, env, environ=process_environ(), sets=sets, env_source=env_source()
     )
+    if carrier == "session.update":
+        output = session_update(resolved)
+    elif carrier == "call":
+        output = call_session_for(resolved)
+    else:
+        output = resolved.body
     print_diagnostics(resolved.warnings)
-    echo_json(resolved.body)
+    echo_json(output)
 
 
 @main.command()
