@@ -25,6 +25,7 @@ DEFAULT_TTL_S = {
     Endpoint.SESSIONS: 60,
     Endpoint.TRANSCRIPTION_SESSIONS: 60,
     Endpoint.CLIENT_SECRETS: 600,
+    Endpoint.TRANSLATIONS: 600,
 }
 
 _PCM = {"type": "audio/pcm", "rate": 24000}
@@ -123,6 +124,13 @@ def session_response(
 ) -> dict[str, Any]:
     """The 200 answer to ``body`` at ``endpoint``: the full session object and its token."""
     now = int(time.time())
+    if endpoint is Endpoint.TRANSLATIONS:
+        ttl = _seconds(body.get("expires_after"), DEFAULT_TTL_S[endpoint])
+        requested = body.get("session")
+        session = {"object": "realtime.translation_session", "audio": {}}
+        session = _filled(session, requested if isinstance(requested, Mapping) else {})
+        session["id"] = session_id
+        return {"value": token, "expires_at": now + ttl, "session": session}
     if endpoint is Endpoint.CLIENT_SECRETS:
         ttl = _seconds(body.get("expires_after"), DEFAULT_TTL_S[endpoint])
         requested = body.get("session")

@@ -1,4 +1,4 @@
-"""The three session-minting endpoints and where a template's fields go in each request body.
+"""The session-minting endpoints and where a template's fields go in each request body.
 
 A template is written in the endpoint's *session* shape; the only field that moves is the token
 lifetime ``expires_after`` (contract §1). Paths in diagnostics, plans and provenance are always
@@ -12,18 +12,19 @@ from typing import Any
 
 from rtconfig._keys import MISSING, KeyPath
 
-__all__ = ["Endpoint", "body_from_template", "template_path", "template_view"]
+__all__ = ["GA_WRAPPED", "Endpoint", "body_from_template", "template_path", "template_view"]
 
 
 class Endpoint(StrEnum):
     SESSIONS = "realtime/sessions"
     CLIENT_SECRETS = "realtime/client_secrets"
     TRANSCRIPTION_SESSIONS = "realtime/transcription_sessions"
+    TRANSLATIONS = "realtime/translations/client_secrets"
 
     @property
     def lifetime_path(self) -> KeyPath:
         """Where ``expires_after`` lands in the request body."""
-        if self is Endpoint.CLIENT_SECRETS:
+        if self in GA_WRAPPED:
             return ("expires_after",)
         if self is Endpoint.SESSIONS:
             return ("client_secret", "expires_after")
@@ -31,11 +32,15 @@ class Endpoint(StrEnum):
         return ("client_secret", "expires_at")
 
 
+GA_WRAPPED = frozenset({Endpoint.CLIENT_SECRETS, Endpoint.TRANSLATIONS})
+"""The GA endpoints, whose body wraps the template as ``{expires_after, session}``."""
+
+
 def body_from_template(endpoint: Endpoint, fields: dict[str, Any]) -> dict[str, Any]:
     """The exact request body for a resolved template's fields (meta-keys already removed)."""
     fields = dict(fields)
     lifetime = fields.pop("expires_after", MISSING)
-    if endpoint is Endpoint.CLIENT_SECRETS:
+    if endpoint in GA_WRAPPED:
         body: dict[str, Any] = {}
         if lifetime is not MISSING:
             body["expires_after"] = lifetime
@@ -48,7 +53,7 @@ def body_from_template(endpoint: Endpoint, fields: dict[str, Any]) -> dict[str, 
 
 def template_view(endpoint: Endpoint, body: dict[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`body_from_template`: the template-shaped fields of a request body."""
-    if endpoint is Endpoint.CLIENT_SECRETS:
+    if endpoint in GA_WRAPPED:
         fields = dict(body.get("session") or {})
         if "expires_after" in body:
             fields["expires_after"] = body["expires_after"]
@@ -65,6 +70,6 @@ def template_path(endpoint: Endpoint, body_path: KeyPath) -> KeyPath:
     lifetime = endpoint.lifetime_path
     if body_path[: len(lifetime)] == lifetime:
         return ("expires_after", *body_path[len(lifetime) :])
-    if endpoint is Endpoint.CLIENT_SECRETS and body_path[:1] == ("session",):
+    if endpoint in GA_WRAPPED and body_path[:1] == ("session",):
         return body_path[1:]
     return body_path

@@ -67,6 +67,7 @@ def _variants() -> dict[tuple[Endpoint, str | None], dict[str, Any]]:
         (Endpoint.TRANSCRIPTION_SESSIONS, None): template_json_schema(
             Endpoint.TRANSCRIPTION_SESSIONS
         ),
+        (Endpoint.TRANSLATIONS, None): template_json_schema(Endpoint.TRANSLATIONS),
     }
 
 

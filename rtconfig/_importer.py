@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rtconfig._codes import DiagnosticCode as C
-from rtconfig._endpoints import Endpoint, body_from_template, template_path, template_view
+from rtconfig._endpoints import (
+    GA_WRAPPED,
+    Endpoint,
+    body_from_template,
+    template_path,
+    template_view,
+)
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._keys import KeyPath, format_path
 from rtconfig._plan.make import same_value
@@ -139,7 +145,7 @@ def _template_fields(
 ) -> dict[str, Any]:
     """The template-shaped fields of ``data``, response-only keys removed."""
     data = copy.deepcopy(dict(original))
-    if endpoint is Endpoint.CLIENT_SECRETS:
+    if endpoint in GA_WRAPPED:
         wrapped = isinstance(data.get("session"), dict)
         if wrapped:
             for key in ("value", "expires_at"):

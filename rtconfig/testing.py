@@ -40,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from rtconfig._emulated import session_response, unknown_model
-from rtconfig._endpoints import Endpoint
+from rtconfig._endpoints import GA_WRAPPED, Endpoint
 from rtconfig._errors import format_path
 from rtconfig._webhook_testing import (
     DeliveredWebhook,
@@ -535,7 +535,7 @@ def _first_error(endpoint: Endpoint, body: dict[str, Any]) -> tuple[str, str] | 
 
 
 def _strip_token(endpoint: Endpoint, response: dict[str, Any]) -> None:
-    if endpoint is Endpoint.CLIENT_SECRETS:
+    if endpoint in GA_WRAPPED:
         response.pop("value", None)
     else:
         response["client_secret"] = None

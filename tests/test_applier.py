@@ -130,7 +130,8 @@ def test_missing_key_names_the_variable_and_sends_nothing() -> None:
 
 @pytest.mark.parametrize("endpoint", list(Endpoint))
 def test_token_read_from_each_endpoints_response(endpoint: Endpoint) -> None:
-    """Beta endpoints' token is at client_secret.value, GA's at the top-level value."""
+    """Beta endpoints' token is at client_secret.value, GA's (and translations') at the
+    top-level value."""
     with Emulator() as api:
         job = make_job(endpoint=endpoint, base_url=api.base_url, body=_valid_body(endpoint))
         with Applier(environ={"OPENAI_API_KEY": API_KEY}) as applier:
@@ -149,6 +150,8 @@ def _valid_body(endpoint: Endpoint) -> dict[str, Any]:
         return {"session": {"type": "realtime", "model": "gpt-realtime"}}
     if endpoint is Endpoint.SESSIONS:
         return dict(BETA_BODY)
+    if endpoint is Endpoint.TRANSLATIONS:
+        return {"session": {"model": "gpt-realtime-translate"}}
     return {"input_audio_format": "pcm16"}
 
 

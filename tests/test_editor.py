@@ -275,5 +275,6 @@ def test_the_schema_offers_what_completion_needs() -> None:
         "realtime/sessions",
         "realtime/client_secrets",
         "realtime/transcription_sessions",
+        "realtime/translations/client_secrets",
     }
     assert template["properties"]["extends"].get("description")

@@ -19,7 +19,7 @@ from typing import Any
 
 from rtconfig._apply.results import FailureKind, MintFailure, MintResult, MintSuccess
 from rtconfig._apply.retry import should_retry
-from rtconfig._endpoints import Endpoint, template_path
+from rtconfig._endpoints import GA_WRAPPED, Endpoint, template_path
 from rtconfig._errors import format_path
 from rtconfig._origins import Origin
 from rtconfig._plan.records import PlanRecord
@@ -109,7 +109,7 @@ def _from_payload(record: PlanRecord, data: Any, base: Outcome) -> Outcome:
     expires_at: Any = None
     session_id: Any = None
     if isinstance(data, dict):
-        if record.endpoint is Endpoint.CLIENT_SECRETS:
+        if record.endpoint in GA_WRAPPED:
             token, expires_at = data.get("value"), data.get("expires_at")
             session = data.get("session")
             session_id = session.get("id") if isinstance(session, dict) else None
@@ -119,7 +119,7 @@ def _from_payload(record: PlanRecord, data: Any, base: Outcome) -> Outcome:
                 token, expires_at = secret.get("value"), secret.get("expires_at")
             session_id = data.get("id")
     if not isinstance(token, str) or not token:
-        where = "value" if record.endpoint is Endpoint.CLIENT_SECRETS else "client_secret.value"
+        where = "value" if record.endpoint in GA_WRAPPED else "client_secret.value"
         message = f"HTTP {base.status} without a client secret at {where}: no session was minted"
         failure = MintFailure(FailureKind.INVALID_RESPONSE, message, http_status=base.status)
         return replace(base, failure=failure)

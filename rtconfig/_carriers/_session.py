@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from rtconfig._endpoints import Endpoint
+from rtconfig._endpoints import GA_WRAPPED, Endpoint
 
 __all__ = [
     "Carrier",
@@ -30,7 +30,7 @@ class Carrier(StrEnum):
 
 _CALLS = (Carrier.WEBRTC, Carrier.SIP)
 # The GA endpoints wrap the session the same way: {expires_after, session}.
-_WRAPPED = frozenset({Endpoint.CLIENT_SECRETS})
+_WRAPPED = GA_WRAPPED
 
 
 def session_of(endpoint: Endpoint, body: Mapping[str, Any]) -> Mapping[str, Any] | None:

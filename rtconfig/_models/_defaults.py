@@ -80,8 +80,15 @@ SPEC_DEFAULTS: Mapping[tuple[Endpoint, str | None], Mapping[TemplatePath, Any]] 
 """Documented defaults per (endpoint, GA session type), keyed by template path."""
 
 
+# The trimmed spec has no schema for realtime/translations/client_secrets and NOTES §9 states no
+# default for it: every field a translation template sets is an override (default null).
+_NO_DEFAULTS: Mapping[TemplatePath, Any] = MappingProxyType({})
+
+
 def defaults_for(endpoint: Endpoint, body: Mapping[str, Any]) -> Mapping[TemplatePath, Any]:
     """The documented defaults that apply to ``body`` (a request body or a template's fields)."""
+    if endpoint is Endpoint.TRANSLATIONS:
+        return _NO_DEFAULTS
     if endpoint is not Endpoint.CLIENT_SECRETS:
         return SPEC_DEFAULTS[(endpoint, None)]
     session = body.get("session", body)

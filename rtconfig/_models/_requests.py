@@ -38,6 +38,7 @@ from rtconfig._models._blocks import (
     _union,
 )
 from rtconfig._models._known import KNOWN_BETA_MODELS
+from rtconfig._models._translations import TranslationClientSecretCreateRequest
 
 # --------------------------------------------------------------------------------------------
 # POST /realtime/client_secrets (GA)
@@ -250,6 +251,7 @@ _REQUEST_MODELS: Mapping[Endpoint, Any] = MappingProxyType(
         Endpoint.SESSIONS: SessionCreateRequest,
         Endpoint.CLIENT_SECRETS: ClientSecretCreateRequest,
         Endpoint.TRANSCRIPTION_SESSIONS: TranscriptionSessionCreateRequest,
+        Endpoint.TRANSLATIONS: TranslationClientSecretCreateRequest,
     }
 )
 

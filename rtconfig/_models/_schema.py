@@ -19,6 +19,7 @@ from rtconfig._models._requests import (
     TranscriptionSessionCreateRequest,
     TranscriptionSessionGA,
 )
+from rtconfig._models._translations import TranslationSession
 
 # --------------------------------------------------------------------------------------------
 # JSON Schema of templates, for editors
@@ -52,6 +53,8 @@ def _cached_template_schema(endpoint: Endpoint, session_type: str | None) -> dic
     if endpoint is Endpoint.CLIENT_SECRETS:
         session = RealtimeSessionGA if session_type == "realtime" else TranscriptionSessionGA
         lifetime = ExpiresAfter
+    elif endpoint is Endpoint.TRANSLATIONS:
+        session, lifetime = TranslationSession, ExpiresAfter
     elif endpoint is Endpoint.SESSIONS:
         session, lifetime = SessionCreateRequest, BetaExpiresAfter
     else:
