@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from rtconfig._version import __version__
 
 if TYPE_CHECKING:
+    from rtconfig._apply.calls import Call
     from rtconfig._apply.engine import Applier, AsyncApplier, CallbackError
     from rtconfig._apply.results import (
         ApplyReport,
@@ -64,6 +65,7 @@ __all__ = [
     "Applier",
     "ApplyReport",
     "AsyncApplier",
+    "Call",
     "CallbackError",
     "Check",
     "Config",
@@ -106,6 +108,7 @@ __all__ = [
 # httpx nor structlog (the applier's stack). A name added to __all__ is added here too
 # (tests/test_public_api.py resolves every one).
 _LAZY = {
+    "rtconfig._apply.calls": ("Call",),
     "rtconfig._apply.engine": ("Applier", "AsyncApplier", "CallbackError"),
     "rtconfig._apply.results": (
         "ApplyReport",

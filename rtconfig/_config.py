@@ -32,6 +32,7 @@ from rtconfig._validator import validate
 
 if TYPE_CHECKING:
     from rtconfig._plan.records import Plan
+    from rtconfig._settings import Settings
 
 __all__ = ["ALL_ENVIRONMENTS", "Check", "Config", "load"]
 
@@ -164,6 +165,35 @@ class Config:
             config_path=self.path,
             warnings=check.warnings,
         )
+
+    def settings(
+        self,
+        env: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+    ) -> Settings:
+        """The ``[api]`` settings of ``env`` (default ``RTCONFIG_ENV``, else the default
+        environment), as a template there would use them: for requests that send no template
+        (``rtconfig call reject|hangup``). :class:`ConfigError` when they are invalid."""
+        environ = os.environ if environ is None else environ
+        if env is None:
+            env = environ.get("RTCONFIG_ENV") or None
+        sources = self.sources
+        problems = [d for d in sources.diagnostics if d.severity == "error"]
+        if env is not None and env not in sources.environments:
+            problems.append(
+                Diagnostic(
+                    "error",
+                    f"unknown environment {env!r}" + did_you_mean(env, sources.environments),
+                    file=sources.file,
+                )
+            )
+        settings, more = resolve_settings(sources, env, environ, base_url)
+        problems += [d for d in more if d.severity == "error"]
+        if problems:
+            raise ConfigError(problems)
+        return settings
 
     def check(
         self,

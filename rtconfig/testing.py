@@ -40,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from rtconfig._emulated import session_response, unknown_model
+from rtconfig._emulated_calls import STATES as CALL_STATES
+from rtconfig._emulated_calls import answer_call, call_route
 from rtconfig._endpoints import GA_WRAPPED, Endpoint
 from rtconfig._errors import format_path
 from rtconfig._webhook_testing import (
@@ -83,7 +85,9 @@ class Fault:
     ``x-should-retry``…); ``body``: raw body (bytes/str) or JSON (a mapping); ``delay_s``: wait
     before answering; ``drop``: close the connection without answering; ``no_token``: a 200
     session object without its token; ``not_json``: a 200 whose body is not JSON;
-    ``endpoint``: only requests to this endpoint consume the fault.
+    ``endpoint``: only requests to this endpoint consume the fault; ``route``: only this call
+    route consumes it (``"create"`` for ``/realtime/calls``, ``"accept"``, ``"reject"``,
+    ``"hangup"``, ``"refer"``). A fault with neither is used by the next request of any kind.
     """
 
     status: int | None = None
@@ -94,6 +98,7 @@ class Fault:
     no_token: bool = False
     not_json: bool = False
     endpoint: Endpoint | None = None
+    route: str | None = None
 
     @classmethod
     def rate_limited(
@@ -173,6 +178,8 @@ class Emulator:
         self._faults: deque[Fault] = deque()
         self._requests: deque[RecordedRequest] = deque(maxlen=history)
         self._tokens: deque[str] = deque(maxlen=history)
+        self._calls: dict[str, str] = {}  # call id -> state, the last ``history`` calls
+        self._history = history
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
         self._server = _Server(("127.0.0.1", port), _Handler)
@@ -266,16 +273,40 @@ class Emulator:
         with self._lock:
             return list(self._tokens)
 
+    @property
+    def calls(self) -> dict[str, str]:
+        """Each call's state by id: ``incoming`` (a webhook was sent), ``active`` (created or
+        accepted), ``rejected``, ``referred`` or ``ended`` (hung up)."""
+        with self._lock:
+            return dict(self._calls)
+
+    def send_incoming_call(self, url: str, secret: str, **event: Any) -> DeliveredWebhook:
+        """POST a signed ``realtime.call.incoming`` webhook to ``url`` (your receiver), as OpenAI
+        does when a phone call reaches your SIP trunk; the call is then ``incoming`` here.
+        ``event``: ``call_id``, ``sip_headers``, ``sip_media_security``, ``timestamp``…"""
+        call_id = event.pop("call_id", None) or new_call_id()
+        self._set_call(call_id, "incoming")
+        return send_incoming_call(url, secret, call_id=call_id, **event)
+
+    def _set_call(self, call_id: str, state: str) -> None:
+        with self._lock:
+            self._calls.pop(call_id, None)
+            self._calls[call_id] = state
+            while len(self._calls) > self._history:
+                del self._calls[next(iter(self._calls))]
+
     def environ(self, api_key_env: str = "OPENAI_API_KEY") -> dict[str, str]:
         """An environment that holds a dummy key under ``api_key_env``."""
         return {api_key_env: EMULATOR_API_KEY}
 
     # -- request handling (called from handler threads) --------------------------------------
 
-    def _take_fault(self, endpoint: Endpoint | None) -> Fault | None:
+    def _take_fault(self, endpoint: Endpoint | None, route: str | None = None) -> Fault | None:
         with self._lock:
             for index, fault in enumerate(self._faults):
-                if fault.endpoint is None or fault.endpoint is endpoint:
+                if fault.endpoint is not None and fault.endpoint is not endpoint:
+                    continue
+                if fault.route is None or fault.route == route:
                     del self._faults[index]
                     return fault
         return None
@@ -294,6 +325,10 @@ class Emulator:
         """(status, headers, body or None to drop the connection, fault used, endpoint)."""
         endpoint = _endpoint_for(path)
         self._wait(self.latency_s)
+        route = call_route(path) if endpoint is None else None
+        if route is not None and method == "POST":
+            status, extra, payload, fault = self._answer_call(route, headers, body)
+            return status, extra, payload, fault, None
         if method != "POST" or endpoint is None:
             status = 404 if endpoint is None else 405
             return (
@@ -304,44 +339,9 @@ class Emulator:
                 endpoint,
             )
         fault = self._take_fault(endpoint)
-        if fault is not None:
-            self._wait(fault.delay_s)
-            if fault.drop:
-                return 0, {}, None, fault, endpoint
-            if fault.status is not None:
-                return fault.status, dict(fault.headers), _fault_body(fault), fault, endpoint
-            if fault.not_json:
-                return (
-                    200,
-                    {"Content-Type": "text/html"},
-                    b"<html>Bad gateway</html>",
-                    fault,
-                    endpoint,
-                )
-        auth = headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return (
-                401,
-                {},
-                _error(
-                    "You didn't provide an API key. You need to provide your API key in an "
-                    "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                    "invalid_request_error",
-                ),
-                fault,
-                endpoint,
-            )
-        if self._api_keys is not None and token.strip() not in self._api_keys:
-            return (
-                401,
-                {},
-                _error(
-                    "Incorrect API key provided.", "invalid_request_error", code="invalid_api_key"
-                ),
-                fault,
-                endpoint,
-            )
+        early = self._faulted(fault) or self._unauthorized(headers)
+        if early is not None:
+            return early[0], early[1], early[2], fault, endpoint
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -400,6 +400,57 @@ class Emulator:
             with self._lock:
                 self._tokens.append(token_value)
         return 200, {}, json.dumps(response).encode(), fault, endpoint
+
+    def _faulted(self, fault: Fault | None) -> tuple[int, dict[str, str], bytes | None] | None:
+        """The scripted answer of ``fault`` (None: answer normally)."""
+        if fault is None:
+            return None
+        self._wait(fault.delay_s)
+        if fault.drop:
+            return 0, {}, None
+        if fault.status is not None:
+            return fault.status, dict(fault.headers), _fault_body(fault)
+        if fault.not_json:
+            return 200, {"Content-Type": "text/html"}, b"<html>Bad gateway</html>"
+        return None
+
+    def _unauthorized(self, headers: Mapping[str, str]) -> tuple[int, dict[str, str], bytes] | None:
+        auth = headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            message = (
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            )
+            return 401, {}, _error(message, "invalid_request_error")
+        if self._api_keys is not None and token.strip() not in self._api_keys:
+            message = "Incorrect API key provided."
+            return 401, {}, _error(message, "invalid_request_error", code="invalid_api_key")
+        return None
+
+    def _answer_call(
+        self, route: tuple[str, str | None], headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes | None, Fault | None]:
+        """A call route's answer (``rtconfig._emulated_calls``), faults and auth first."""
+        action, call_id = route
+        fault = self._take_fault(None, action)
+        early = self._faulted(fault) or self._unauthorized(headers)
+        if early is not None:
+            return early[0], early[1], early[2], fault
+        status, extra, payload, created = answer_call(
+            action,
+            call_id,
+            headers,
+            body,
+            validate=self._validate,
+            models=self._models,
+            known=self.calls,
+        )
+        if 200 <= status < 300:
+            target = created or call_id
+            assert target is not None
+            self._set_call(target, CALL_STATES[action])
+        return status, extra, payload, fault
 
 
 class _Server(ThreadingHTTPServer):

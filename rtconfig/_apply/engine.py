@@ -26,6 +26,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from rtconfig._apply.attempts import AuditSink, CallbackError, Core, Mint, check_records
+from rtconfig._apply.calls import (
+    Call,
+    CallAttempts,
+    accept_attempts,
+    control_attempts,
+    create_attempts,
+)
 from rtconfig._apply.progress import MintRetrying
 from rtconfig._apply.results import MintFailure, MintResult
 from rtconfig._apply.retry import Clock, RetryPolicy
@@ -37,7 +44,9 @@ from rtconfig._apply.transport import (
     TransportFailure,
     tls_context,
 )
+from rtconfig._carriers import hangup_call_request, refer_call_request, reject_call_request
 from rtconfig._plan.records import PlanRecord
+from rtconfig._settings import Settings
 
 __all__ = [
     "DEFAULT_ASYNC_CONCURRENCY",
@@ -190,6 +199,75 @@ class Applier:
                 done,
             ) from callback_error
         return done
+
+    # -- the call carriers (CONTRACT §10) ------------------------------------------------------
+
+    def create_call(self, record: PlanRecord, sdp_offer: str | bytes) -> Call:
+        """``POST /realtime/calls``: the browser's SDP offer with ``record``'s session; the SDP
+        answer and call id come back on the :class:`Call`. Never raises for a failed request;
+        ``UsageError`` for a bad offer and ``ConfigError`` for a template that cannot take calls
+        (nothing is sent then)."""
+        return self._carry(create_attempts(self._core, record, sdp_offer))
+
+    def accept_call(self, record: PlanRecord, call_id: str) -> Call:
+        """``POST /realtime/calls/{call_id}/accept`` with ``record``'s session (a SIP call)."""
+        return self._carry(accept_attempts(self._core, record, call_id))
+
+    def reject_call(
+        self,
+        call_id: str,
+        status: int = 603,
+        *,
+        settings: Settings | None = None,
+        record: PlanRecord | None = None,
+    ) -> Call:
+        """``POST /realtime/calls/{call_id}/reject`` (``status``: the SIP status, 603 Decline);
+        sent with ``record``'s settings, or ``settings``, or the defaults."""
+        request = reject_call_request(call_id, status)
+        return self._carry(control_attempts(self._core, request, settings, record))
+
+    def hangup_call(
+        self, call_id: str, *, settings: Settings | None = None, record: PlanRecord | None = None
+    ) -> Call:
+        """``POST /realtime/calls/{call_id}/hangup``."""
+        request = hangup_call_request(call_id)
+        return self._carry(control_attempts(self._core, request, settings, record))
+
+    def refer_call(
+        self,
+        call_id: str,
+        target_uri: str,
+        *,
+        settings: Settings | None = None,
+        record: PlanRecord | None = None,
+    ) -> Call:
+        """``POST /realtime/calls/{call_id}/refer`` to ``target_uri`` (``tel:…`` or ``sip:…``)."""
+        request = refer_call_request(call_id, target_uri)
+        return self._carry(control_attempts(self._core, request, settings, record))
+
+    def _carry(self, attempts: CallAttempts) -> Call:
+        if attempts.refused is not None:
+            return attempts.refused
+        sender, slots = self._ready(PlanRecord.for_body("call", {}, settings=attempts.settings))
+        clock = self._core.clock
+        while True:
+            with slots:
+                timeout_s, stop_at = attempts.begin()
+                try:
+                    answer: Any = sender.send(
+                        attempts.prepared,
+                        timeout_s=timeout_s,
+                        stop_at=stop_at,
+                        monotonic=clock.monotonic,
+                    )
+                except TransportFailure as failure:
+                    answer = failure
+            outcome = attempts.outcome(answer)
+            step = attempts.decide(outcome)
+            if isinstance(step, Call):
+                return step
+            if not self._wait(step):
+                return attempts.interrupted(outcome)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -367,3 +445,72 @@ class AsyncApplier:
                 results,
             ) from callback_error[0]
         return results
+
+    # -- the call carriers (CONTRACT §10): as on Applier, awaited ------------------------------
+
+    async def create_call(self, record: PlanRecord, sdp_offer: str | bytes) -> Call:
+        """:meth:`Applier.create_call`, on this event loop."""
+        return await self._carry(create_attempts(self._core, record, sdp_offer))
+
+    async def accept_call(self, record: PlanRecord, call_id: str) -> Call:
+        """:meth:`Applier.accept_call`, on this event loop."""
+        return await self._carry(accept_attempts(self._core, record, call_id))
+
+    async def reject_call(
+        self,
+        call_id: str,
+        status: int = 603,
+        *,
+        settings: Settings | None = None,
+        record: PlanRecord | None = None,
+    ) -> Call:
+        """:meth:`Applier.reject_call`, on this event loop."""
+        request = reject_call_request(call_id, status)
+        return await self._carry(control_attempts(self._core, request, settings, record))
+
+    async def hangup_call(
+        self, call_id: str, *, settings: Settings | None = None, record: PlanRecord | None = None
+    ) -> Call:
+        """:meth:`Applier.hangup_call`, on this event loop."""
+        request = hangup_call_request(call_id)
+        return await self._carry(control_attempts(self._core, request, settings, record))
+
+    async def refer_call(
+        self,
+        call_id: str,
+        target_uri: str,
+        *,
+        settings: Settings | None = None,
+        record: PlanRecord | None = None,
+    ) -> Call:
+        """:meth:`Applier.refer_call`, on this event loop."""
+        request = refer_call_request(call_id, target_uri)
+        return await self._carry(control_attempts(self._core, request, settings, record))
+
+    async def _carry(self, attempts: CallAttempts) -> Call:
+        if attempts.refused is not None:
+            return attempts.refused
+        sender, slots = self._ready()
+        clock = self._core.clock
+        while True:
+            async with slots:
+                timeout_s, stop_at = attempts.begin()
+                try:
+                    answer: Any = await sender.send(
+                        attempts.prepared,
+                        timeout_s=timeout_s,
+                        stop_at=stop_at,
+                        monotonic=clock.monotonic,
+                    )
+                except TransportFailure as failure:
+                    answer = failure
+            outcome = attempts.outcome(answer)
+            step = attempts.decide(outcome)
+            if isinstance(step, Call):
+                return step
+            if clock.sleep is _time.sleep:
+                await asyncio.sleep(step)
+            else:
+                clock.sleep(step)
+            if self.stopped:
+                return attempts.interrupted(outcome)

@@ -33,6 +33,7 @@ COMMAND_MODULES = {
     "apply": "_apply",
     "emulate": "_apply",
     "serve": "_serve",
+    "call": "_call",
 }
 
 #: Every ``--json`` output carries ``"format_version"`` (CONTRACT §13); bumped on a breaking change.
