@@ -107,6 +107,7 @@ def _template_json(t: PlanRecord, origins: bool) -> dict[str, Any]:
         "body": t.body,
         "sha256": t.body_sha256,
         "session_sha256": t.session_sha256,
+        "carriers": _carriers(t),
         "overrides": overrides,
         "redundant": redundant,
         "lock_status": t.lock_status,
@@ -188,6 +189,14 @@ def _summary(plan: Plan) -> str:
     return text + ")."
 
 
+def _carriers(t: PlanRecord) -> list[str]:
+    """How this template's session can reach OpenAI (CONTRACT §10): token, webrtc, sip,
+    session.update."""
+    from rtconfig._carriers import carriers_of
+
+    return [carrier.value for carrier in carriers_of(t.endpoint, t.body)]
+
+
 def _template(out: _Out, t: PlanRecord, plan: Plan, explain: bool) -> None:
     lock = plan.lock_file or "the lock file"
     if t.lock_status == "changed":
@@ -208,6 +217,9 @@ def _template(out: _Out, t: PlanRecord, plan: Plan, explain: bool) -> None:
         + (f" [{t.env}]" if t.env is not None else "")
         + f" -> POST {t.endpoint.value}"
     )
+    if explain:
+        carriers = ", ".join(_carriers(t))
+        out.add("      " + out.style(f"# carriers: {carriers}", "#"))
     if t.lock_status == "changed" and t.changes:
         width = _width([c.dotted for c in t.changes])
         for change in t.changes:
