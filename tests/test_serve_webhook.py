@@ -67,6 +67,19 @@ def _hook(server: Served) -> str:
     return server.url + "/v1/webhooks/openai"
 
 
+def _settled(api: Emulator) -> int:
+    """The emulator's request count once earlier tests' background accepts/rejects (now real
+    requests: the carriers landed) have arrived: unchanged for 0.3 s."""
+    count = len(api.requests)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        if len(api.requests) == count:
+            return count
+        count = len(api.requests)
+    return count
+
+
 def _record(server: Served, call_id: str) -> dict[str, object]:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -110,7 +123,7 @@ def test_later_rule_and_no_rule(server: Served) -> None:
 def test_refused_deliveries_are_400(server: Served, api: Emulator, case: str) -> None:
     """A wrong secret, a timestamp 10 minutes old or ahead, or no signature headers: 400 with a
     generic message, the reason in the audit log, nothing sent upstream."""
-    before = len(api.requests)
+    before = _settled(api)
     now = int(time.time())
     if case == "unsigned":
         response = httpx.post(_hook(server), content=b'{"type": "realtime.call.incoming"}')

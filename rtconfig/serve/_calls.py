@@ -148,7 +148,9 @@ async def _route_call(
 ) -> None:
     """Accept the call with ``template`` (retrying), or reject it (603) when no rule matched."""
     if template is None:
-        rejected = await reject_call(state.applier, call_id, 603)
+        # A reject sends no template; it goes where the served templates go (their [api]).
+        anyone = next(iter([*state.sip_targets.values(), *state.targets.values()]), None)
+        rejected = await reject_call(state.applier, call_id, 603, anyone)
         state.metrics.mints.labels("", "sip_reject", "ok" if rejected.ok else "failed").inc()
         state.emit(
             "serve.sip",

@@ -203,5 +203,16 @@ async def accept_call(applier: AsyncApplier, target: Target, call_id: str) -> Ca
     return await _carrier(applier, "accept_call", target.record, call_id)
 
 
-async def reject_call(applier: AsyncApplier, call_id: str, status: int = 603) -> CallOutcome:
-    return await _carrier(applier, "reject_call", call_id, status)
+async def reject_call(
+    applier: AsyncApplier, call_id: str, status: int = 603, target: Target | None = None
+) -> CallOutcome:
+    """Reject with ``target``'s settings (base URL, key): a reject sends no template."""
+    if target is None:
+        return await _carrier(applier, "reject_call", call_id, status)
+    call = getattr(applier, "reject_call", None)
+    if call is None:
+        return CallOutcome(False, error_type="not_supported", error_message="no reject_call")
+    try:
+        return _outcome(await call(call_id, status, record=target.record))
+    except Exception as exc:
+        return CallOutcome(False, error_type=type(exc).__name__, error_message=str(exc)[:500])
