@@ -86,6 +86,9 @@ class DiagnosticCode(StrEnum):
     """An MCP tool without exactly one server source, or with a bad ``server_url``."""
     UNSUPPORTED_COMBINATION = "unsupported_combination"
     """Values that are each valid but not together (``gpt-realtime-whisper`` with VAD, …)."""
+    CARRIER_NOT_SUPPORTED = "carrier_not_supported"
+    """A template sent by a carrier that cannot take it: calls and ``session.update`` need a GA
+    session (calls: ``type = "realtime"``), CONTRACT §10."""
     UNKNOWN_MODEL = "unknown_model"
     """A model (or transcription model) rtconfig does not know: a warning."""
     UNKNOWN_VOICE = "unknown_voice"

@@ -182,13 +182,7 @@ class Config:
         sources = self.sources
         problems = [d for d in sources.diagnostics if d.severity == "error"]
         if env is not None and env not in sources.environments:
-            problems.append(
-                Diagnostic(
-                    "error",
-                    f"unknown environment {env!r}" + did_you_mean(env, sources.environments),
-                    file=sources.file,
-                )
-            )
+            problems.append(_unknown_environment(sources, env, None))
         settings, more = resolve_settings(sources, env, environ, base_url)
         problems += [d for d in more if d.severity == "error"]
         if problems:

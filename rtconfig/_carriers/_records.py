@@ -31,7 +31,9 @@ def _refused(record: TemplateRecord, message: str) -> ConfigError:
     where: dict[str, Any] = {"template": record.name, "env": record.env}
     if header is not None:
         where.update(file=header.file, line=header.line, col=header.col)
-    return ConfigError.single(message, **where)
+    from rtconfig._codes import DiagnosticCode
+
+    return ConfigError.single(message, code=DiagnosticCode.CARRIER_NOT_SUPPORTED, **where)
 
 
 def session_update(record: TemplateRecord, *, event_id: str | None = None) -> dict[str, Any]:
