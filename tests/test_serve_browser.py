@@ -85,9 +85,11 @@ def page_server() -> Iterator[_PageServer]:
         server.server_close()
 
 
-def test_browser_gets_a_token_through_cors(page_server: _PageServer, tmp_path: Path) -> None:
-    """Chromium loads the page from an allowed origin and gets a token through CORS (its
-    preflight answered 204)."""
+def test_browser_gets_a_token_and_a_call_through_cors(
+    page_server: _PageServer, tmp_path: Path
+) -> None:
+    """Chromium on an allowed origin gets a token and, with its own WebRTC offer, a call through
+    CORS: the rtc_ id from the exposed Location and an answer setRemoteDescription accepts."""
     chromium = require("chromium")
     origin = f"http://127.0.0.1:{page_server.server_address[1]}"
     toml = (EXAMPLE / "sessions.toml").read_text()
@@ -126,4 +128,5 @@ def test_browser_gets_a_token_through_cors(page_server: _PageServer, tmp_path: P
     assert reported, "the page never reported (did Chromium start?)"
     report = page_server.report or {}
     assert report.get("token", "").startswith("ok sess_"), report
+    assert re.fullmatch(r"ok rtc_\S+ stable", report.get("call", "")), report
     assert preflights and all(r["status"] == 204 for r in preflights)
