@@ -56,13 +56,14 @@ def check_body(endpoint: Endpoint, body: Mapping[str, Any]) -> list[Problem]:
     if not isinstance(body, dict):
         body = dict(body) if isinstance(body, Mapping) else body
     problems: list[Problem] = []
+    checked = _typed_guess(endpoint, body, problems)
     try:
-        validator(endpoint).validate_python(body)
+        validator(endpoint).validate_python(checked)
     except ValidationError as exc:
-        problems.extend(_translate(endpoint, body, exc.errors(include_url=False)))
+        problems.extend(_translate(endpoint, checked, exc.errors(include_url=False)))
     if isinstance(body, dict):
         if endpoint is Endpoint.CLIENT_SECRETS:
-            session = body.get("session")
+            session = checked.get("session")
             if isinstance(session, dict):
                 kind = session.get("type")
                 if kind == "realtime":
@@ -78,6 +79,27 @@ def check_body(endpoint: Endpoint, body: Mapping[str, Any]) -> list[Problem]:
     if len(problems) > 1:
         problems = _ordered(problems)
     return problems
+
+
+def _typed_guess(endpoint: Endpoint, body: Any, problems: list[Problem]) -> Any:
+    """A GA session without ``type`` is reported as such and then checked as the type it most
+    likely is, so that the missing ``type`` never hides the template's other errors."""
+    if endpoint is not Endpoint.CLIENT_SECRETS or not isinstance(body, dict):
+        return body
+    session = body.get("session")
+    if not isinstance(session, dict) or "type" in session:
+        return body
+    problems.append(Problem(C.MISSING_FIELD, ("session", "type"), "is required"))
+    audio = session.get("audio")
+    transcription_only = (
+        session.keys() <= {"audio", "include"}
+        and isinstance(audio, dict)
+        and audio.keys() <= {"input"}
+        and isinstance(audio.get("input"), dict)
+        and "transcription" in audio["input"]
+    )
+    guess = "transcription" if transcription_only else "realtime"
+    return {**body, "session": {"type": guess, **session}}
 
 
 def _ordered(problems: list[Problem]) -> list[Problem]:
@@ -134,7 +156,10 @@ def _problem(root: Any, body: Any, error: Mapping[str, Any]) -> Problem:
         if (table, name) in moved:  # a renamed field beats a look-alike
             hint = f" ({moved[table, name]})"
         else:
-            hint = _did_you_mean(name, _fields(table) if is_typeddict(table) else ())
+            pool = list(_fields(table)) if is_typeddict(table) else []
+            if table in _template_roots():  # what a template may write at its top level
+                pool = [k for k in pool if k != "client_secret"] + sorted(_META_KEYS)
+            hint = _did_you_mean(name, pool)
         return Problem(C.UNKNOWN_FIELD, path, f"unknown field {name!r}{hint}")
     from rtconfig._models import UNION_ERRORS
 
@@ -251,6 +276,41 @@ def _moved() -> dict[tuple[Any, str], str]:
             "realtime/transcription_sessions takes expires_at (openai-python's name)"
         ),
     }
+
+
+# The tables a template's own top-level keys land in, and the meta-keys a template may write
+# there too (CONTRACT §2): `extend = "base"` should suggest 'extends', not a field.
+@functools.cache
+def _template_roots() -> frozenset[Any]:
+    from rtconfig._models import (
+        RealtimeSessionGA,
+        SessionCreateRequest,
+        TranscriptionSessionCreateRequest,
+        TranscriptionSessionGA,
+    )
+
+    return frozenset(
+        {
+            RealtimeSessionGA,
+            TranscriptionSessionGA,
+            SessionCreateRequest,
+            TranscriptionSessionCreateRequest,
+        }
+    )
+
+
+_META_KEYS = frozenset(
+    {
+        "extends",
+        "abstract",
+        "description",
+        "endpoint",
+        "expires_after",
+        "instructions_file",
+        "null",
+        "unset",
+    }
+)
 
 
 def _body_path(body: Any, loc: tuple[str | int, ...]) -> BodyPath:

@@ -103,6 +103,15 @@ class DiagnosticCode(StrEnum):
     """A model whose announced shutdown date is ahead: a warning."""
     SHUT_DOWN_MODEL = "shut_down_model"
     """A model whose shutdown date has passed: an error."""
+    PROMPT_OBJECT = "prompt_object"
+    """A stored ``prompt`` object (the ``v1/prompts`` API is gone): a warning."""
+    V1_DEFAULT_ENDPOINT = "v1_default_endpoint"
+    """A template written for v1's default beta endpoint (beta fields, no ``type``, no
+    ``endpoint``) checked against the GA default: one error naming ``rtconfig migrate``."""
+    MIGRATE_LOSSY = "migrate_lossy"
+    """``rtconfig migrate`` rewrote something with no exact GA equivalent: a warning at its line."""
+    MIGRATE_REFUSED = "migrate_refused"
+    """``rtconfig migrate`` cannot rewrite the file (a shape it does not handle): an error."""
 
     # --- lock files, saved plans, apply
     INVALID_LOCK_FILE = "invalid_lock_file"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._environ import process_environ
 from rtconfig._errors import ConfigError, Diagnostic
+from rtconfig._lifecycle import today
 from rtconfig._loader import read_document
 from rtconfig._overlay_checks import shadowed_star_overlay
 from rtconfig._overrides import override_layers
@@ -242,6 +243,17 @@ class Config:
             return Check((), _dedupe(diagnostics))
         env_layers, set_layers, problems = override_layers(sources.templates, environ, sets)
         diagnostics.extend(problems)
+        day = today(environ)
+        if day is None:
+            diagnostics.append(
+                Diagnostic(
+                    "error",
+                    "must be a date written YYYY-MM-DD, e.g. RTCONFIG_TODAY=2027-01-01 (it "
+                    "pins 'today' for the lifecycle checks); unset it to use today's UTC date",
+                    code=C.INVALID_SETTING,
+                    file="RTCONFIG_TODAY",
+                )
+            )
         results: list[ResolvedTemplate] = []
         for env in env_list:
             settings, problems = resolve_settings(sources, env, environ, base_url)
@@ -252,7 +264,7 @@ class Config:
                 resolution = resolver.resolve(name)
                 if resolution is None:
                     continue
-                resolved, problems = validate(sources, name, env, settings, resolution)
+                resolved, problems = validate(sources, name, env, settings, resolution, day)
                 diagnostics.extend(problems)
                 if resolved is not None:
                     in_env.append(resolved)

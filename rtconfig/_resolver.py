@@ -283,6 +283,15 @@ def _remove(acc: Resolution, path: Path) -> None:
         del node[path[-1]]
         acc.records.pop(path, None)
         _drop_under(acc.records, path)
+        # A table that held only unset keys goes too: `unset = ["audio.output.voice"]` must
+        # not leave an empty `audio.output` to be sent (the tables were copied on the way).
+        for end in range(len(path) - 1, 0, -1):
+            parent: Any = acc.values
+            for part in path[: end - 1]:
+                parent = parent[part]
+            if parent.get(path[end - 1]) != {}:
+                break
+            del parent[path[end - 1]]
 
 
 def _set_leaf(

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rtconfig._endpoints import Endpoint
 from rtconfig._headers import header_value_problem, url_has_credentials
 from rtconfig._suggest import did_you_mean
 
-__all__ = ["DEFAULT_BASE_URL", "SETTING_KEYS", "Settings", "check_setting", "type_name"]
+if TYPE_CHECKING:
+    from rtconfig._sources import Sources
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "SETTING_KEYS",
+    "Settings",
+    "check_setting",
+    "endpoint_unreliable",
+    "type_name",
+]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -19,7 +30,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 class Settings:
     """How to reach the API. ``api_key_env`` is the *name* of the variable holding the key."""
 
-    endpoint: Endpoint = Endpoint.SESSIONS
+    endpoint: Endpoint = Endpoint.CLIENT_SECRETS  # v1 defaulted to the beta realtime/sessions
     base_url: str = DEFAULT_BASE_URL
     api_key_env: str = "OPENAI_API_KEY"
     organization: str | None = None
@@ -62,6 +73,26 @@ SETTING_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
     "max_retries": ((int,), "an integer from 0 to 10"),
     "concurrency": ((int,), "an integer from 1 to 256"),
 }
+
+
+def endpoint_unreliable(sources: Sources, env: str | None) -> bool:
+    """Whether the ``[api]`` endpoint in force for ``env`` is unknown because the file got it
+    wrong: an invalid ``endpoint`` value, or an unknown setting that is a misspelt
+    ``endpoint``. Templates would otherwise be checked against the default and each report
+    a cascade of follow-on errors; the setting's own diagnostic is the one that matters."""
+    environment = sources.environments.get(env) if env else None
+    tables = [sources.api, environment.api if environment is not None else {}]
+    if environment is not None and "endpoint" in environment.api:
+        tables = [environment.api]
+    for table in tables:
+        if "endpoint" in table and check_setting("endpoint", table["endpoint"]) is not None:
+            return True
+        if "endpoint" not in table and any(
+            key not in SETTING_KEYS and difflib.get_close_matches(key, ["endpoint"], 1, 0.7)
+            for key in table
+        ):
+            return True
+    return False
 
 
 def check_setting(key: str, value: Any) -> str | None:

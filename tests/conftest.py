@@ -18,6 +18,7 @@ SPEC_DIR = REPO.parent / "shared" / "spec"
 # RTCONFIG_ENV picks the default environment, RTCONFIG__… overrides settings, RTCONFIG_TODAY pins
 # the lifecycle date, OPENAI_API_KEY / OPENAI_BASE_URL … are read by apply. Tests set their own.
 _CLEARED_PREFIXES = ("RTCONFIG", "OPENAI")
+PINNED_TODAY = "2026-12-01"
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +27,10 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.upper().startswith(_CLEARED_PREFIXES):
             monkeypatch.delenv(name, raising=False)
+    # The lifecycle checks count days to a shutdown: pin "today" to the day the facts were
+    # checked (NOTES §8), so that outputs do not change with the calendar. Tests about dates set
+    # their own.
+    monkeypatch.setenv("RTCONFIG_TODAY", PINNED_TODAY)
 
 
 @pytest.fixture

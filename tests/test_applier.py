@@ -683,6 +683,8 @@ def test_mint_job_from_resolved_keeps_body_settings_and_locator(write_toml: Any)
     """PlanRecord.from_resolved copies name, env, endpoint, body and settings, and origins."""
     path = write_toml(
         """
+        [api]
+        endpoint = "realtime/sessions"
         [templates.t]
         model = "gpt-realtime"
         """
@@ -697,7 +699,7 @@ def test_mint_job_from_resolved_keeps_body_settings_and_locator(write_toml: Any)
     )
     assert job.settings == resolved.settings and job.body_sha256 == resolved.sha256
     origin = job.origin_of(("model",))
-    assert origin is not None and origin.line == 3
+    assert origin is not None and origin.line == 5
 
 
 def test_public_names_of_the_apply_stage_do_not_drift() -> None:

@@ -16,6 +16,7 @@ from rtconfig._cli import main
 
 WriteToml = Callable[..., Path]
 REPO = Path(__file__).resolve().parents[1]
+BETA = '[api]\nendpoint = "realtime/sessions"\n'  # flat beta templates say so since v2
 
 LAYERS = """\
 [api]
@@ -195,7 +196,7 @@ def test_render_unknown_template_suggests(layered: Path) -> None:
 
 def test_validate_json_shape(write_toml: WriteToml) -> None:
     """validate --json has the contract's keys and exits 1 on errors."""
-    path = write_toml('[templates.t]\ntemperature = 5\nmodel = "gpt-realtim"\n')
+    path = write_toml(BETA + '[templates.t]\ntemperature = 5\nmodel = "gpt-realtim"\n')
     result = run("validate", str(path), "--json")
     assert result.exit_code == 1
     data = json.loads(result.stdout)
@@ -204,7 +205,7 @@ def test_validate_json_shape(write_toml: WriteToml) -> None:
         data["diagnostics"][0]
     )
     by_path = {d["path"]: d for d in data["diagnostics"]}
-    assert by_path["temperature"]["line"] == 2
+    assert by_path["temperature"]["line"] == 4
     assert by_path["model"]["severity"] == "warning"
 
 
@@ -219,7 +220,7 @@ def test_validate_json_for_toml_syntax_error(write_toml: WriteToml) -> None:
 
 def test_validate_warnings_pass_unless_strict(write_toml: WriteToml) -> None:
     """Warnings keep exit 0; --strict turns them into a failure."""
-    path = write_toml('[templates.t]\nmodel = "gpt-realtim"\n')
+    path = write_toml('[templates.t]\ntype = "realtime"\nmodel = "gpt-realtim"\n')
     assert run("validate", str(path)).exit_code == 0
     assert run("validate", str(path), "--strict").exit_code == 1
 
@@ -227,7 +228,7 @@ def test_validate_warnings_pass_unless_strict(write_toml: WriteToml) -> None:
 def test_validate_env_restricts_environments(write_toml: WriteToml) -> None:
     """--env E validates only E: a problem confined to another environment is not reported."""
     path = write_toml(
-        '[templates.t]\nmodel = "gpt-realtime"\n'
+        BETA + '[templates.t]\nmodel = "gpt-realtime"\n'
         "[environments.a.templates.t]\ntemperature = 5\n"
         "[environments.b.templates.t]\ntemperature = 1\n"
     )

@@ -93,7 +93,10 @@ def test_golden_corpus_covers_each_lock_status() -> None:
 
 # --- plan ------------------------------------------------------------------------------------
 
-SIMPLE = """
+BETA = '[api]\nendpoint = "realtime/sessions"\n'  # these templates are flat beta sessions
+SIMPLE = (
+    BETA
+    + """
 [templates.support]
 model = "gpt-realtime"
 voice = "sage"
@@ -102,6 +105,7 @@ voice = "sage"
 model = "gpt-realtime"
 voice = "echo"
 """
+)
 
 
 def test_plan_detailed_exitcode_two_without_lock(write_toml: Callable[..., Path]) -> None:
@@ -128,7 +132,7 @@ def test_plan_detailed_exitcode_zero_when_locked(write_toml: Callable[..., Path]
 
 def test_plan_detailed_exitcode_one_on_error(write_toml: Callable[..., Path]) -> None:
     """--detailed-exitcode exits 1 (not 2) when the configuration is invalid."""
-    path = write_toml("[templates.support]\nspeed = 9.0\n")
+    path = write_toml(BETA + "[templates.support]\nspeed = 9.0\n")
     result = CliRunner().invoke(main, ["plan", str(path), "--detailed-exitcode"])
     assert result.exit_code == 1
     assert "speed" in result.stderr
@@ -194,7 +198,7 @@ def test_plan_text_shows_instructions_as_a_line_diff(write_toml: Callable[..., P
     """A changed multi-line instruction is shown as a unified diff, not as two whole texts."""
     lines = [f"Rule {i}: be helpful in way number {i}." for i in range(30)]
     path = write_toml(
-        '[templates.agent]\nmodel = "gpt-realtime"\ninstructions_file = "p.md"\n',
+        BETA + '[templates.agent]\nmodel = "gpt-realtime"\ninstructions_file = "p.md"\n',
         files={"p.md": "\n".join(lines) + "\n"},
     )
     runner = CliRunner()
@@ -231,6 +235,9 @@ def test_plan_explain_names_origins(write_toml: Callable[..., Path]) -> None:
     """--explain (or -v) says where each value came from, fields at their default included."""
     path = write_toml(
         """
+        [api]
+        endpoint = "realtime/sessions"
+
         [templates.base]
         abstract = true
         model = "gpt-realtime"
@@ -243,8 +250,8 @@ def test_plan_explain_names_origins(write_toml: Callable[..., Path]) -> None:
     )
     runner = CliRunner()
     out = runner.invoke(main, ["plan", str(path), "--explain"]).stdout
-    assert f"# from template base ({path}:4)" in out
-    assert f"# from template support ({path}:9)" in out
+    assert f"# from template base ({path}:7)" in out
+    assert f"# from template support ({path}:12)" in out
     assert "speed" in out and "the spec default: redundant" in out
     assert runner.invoke(main, ["plan", str(path), "-v"]).stdout == out
     assert "# (1 field at their default hidden)" in runner.invoke(main, ["plan", str(path)]).stdout
@@ -297,7 +304,7 @@ def test_lock_check_names_stale_missing_and_removed(write_toml: Callable[..., Pa
     runner = CliRunner()
     runner.invoke(main, ["lock", str(path)])
     path.write_text(
-        '[templates.support]\nmodel = "gpt-realtime"\nvoice = "ash"\n'
+        BETA + '[templates.support]\nmodel = "gpt-realtime"\nvoice = "ash"\n'
         '[templates.new-one]\nmodel = "gpt-realtime"\n[environments.production]\n'
     )
     result = runner.invoke(main, ["lock", str(path), "--check"])

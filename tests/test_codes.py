@@ -39,6 +39,8 @@ STABLE = {
     "invalid_value",
     "limit_exceeded",
     "lock_mismatch",
+    "migrate_lossy",
+    "migrate_refused",
     "missing_field",
     "model_not_on_endpoint",
     "not_a_table",
@@ -47,6 +49,7 @@ STABLE = {
     "out_of_range",
     "pattern_mismatch",
     "preflight_refused",
+    "prompt_object",
     "secret_refused",
     "shadowed_overlay",
     "shut_down_model",
@@ -62,6 +65,7 @@ STABLE = {
     "unknown_template",
     "unknown_voice",
     "unsupported_combination",
+    "v1_default_endpoint",
 }
 
 

@@ -27,6 +27,7 @@ def test_golden_error(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     args = args_file.read_text().split("\n") if args_file.exists() else []
     environ_file = case / "environ.json"
     environ = json.loads(environ_file.read_text()) if environ_file.exists() else {}
+    environ = {"RTCONFIG_TODAY": "2026-12-01", **environ}  # days to a shutdown are in the output
     for name in list(__import__("os").environ):
         if name.upper().startswith("RTCONFIG"):
             monkeypatch.delenv(name)

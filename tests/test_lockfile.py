@@ -28,6 +28,7 @@ from rtconfig._version import __version__
 
 CONFIG = """
 [api]
+endpoint = "realtime/sessions"
 api_key_env = "OPENAI_API_KEY"
 organization = "org-acme"
 

@@ -88,6 +88,7 @@ def test_paths_are_template_paths(write_toml: Callable[..., Path]) -> None:
 def test_beta_lifetime_is_an_expires_after_path(write_toml: Callable[..., Path]) -> None:
     """A beta template's token lifetime is planned at expires_after, not client_secret."""
     path = write_toml(
+        '[api]\nendpoint = "realtime/sessions"\n'
         '[templates.x]\nmodel = "gpt-realtime"\nexpires_after = { anchor = "created_at" }\n'
     )
     t = _one(make_plan(_resolve(path)))
@@ -128,6 +129,9 @@ def test_sha256_is_the_resolved_templates(write_toml: Callable[..., Path]) -> No
 # --- against the lock ------------------------------------------------------------------------
 
 TWO = """
+[api]
+endpoint = "realtime/sessions"
+
 [templates.support]
 model = "gpt-realtime"
 voice = "sage"

@@ -34,6 +34,7 @@ COMMAND_MODULES = {
     "emulate": "_apply",
     "serve": "_serve",
     "call": "_call",
+    "migrate": "_migrate",
 }
 
 #: Every ``--json`` output carries ``"format_version"`` (CONTRACT §13); bumped on a breaking change.

@@ -1,0 +1,535 @@
+"""``rtconfig migrate`` (CONTRACT §9): a sessions.toml's beta templates rewritten for GA.
+
+The file is edited with tomlkit, so comments, key order and formatting stay wherever a key does
+not change. Every layer is rewritten by :mod:`rtconfig._ga_mapping` for the endpoint of the
+template(s) it applies to: template tables, the ``"*"`` and per-template environment overlays,
+their ``null``/``unset`` paths, ``[api]``/``[environments.E.api]``/per-template ``endpoint``.
+Then the result is resolved: a template still without ``type``, or with a turn detection that
+names no type, gets it written where the template (or its VAD table) is defined, and the result
+must validate. What cannot be carried over is reported at its ``file:line``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.items import Array, InlineTable, Item, Table
+
+from rtconfig._codes import DiagnosticCode as C
+from rtconfig._endpoints import Endpoint
+from rtconfig._errors import Diagnostic
+from rtconfig._ga_mapping import RENAMES, SessionKind, kind_of, map_path, map_value
+from rtconfig._lifecycle import replacement_for
+from rtconfig._keys import KeyPath, format_path
+from rtconfig._loader import Document, parse_document
+from rtconfig._overrides import ENV_PREFIX
+from rtconfig._resolver import Resolver
+from rtconfig._sources import Sources, read_sources
+from rtconfig._validator import BETA_ONLY_KEYS
+
+__all__ = ["Migration", "migrate_text"]
+
+GA = Endpoint.CLIENT_SECRETS
+BETA = (Endpoint.SESSIONS, Endpoint.TRANSCRIPTION_SESSIONS)
+_META = ("extends", "abstract", "description", "endpoint", "instructions_file", "expires_after")
+
+
+@dataclass
+class Migration:
+    """The outcome: the new text, and every warning (lossy steps) or error (does not validate)."""
+
+    file: str
+    original: str
+    migrated: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.migrated != self.original
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.original.splitlines(keepends=True),
+                self.migrated.splitlines(keepends=True),
+                fromfile=self.file,
+                tofile=self.file,
+            )
+        )
+
+
+def migrate_text(
+    text: str,
+    file: str,
+    *,
+    base_dir: Path,
+    models: bool = False,
+    environ: Mapping[str, str] | None = None,
+    lock_path: Path | None = None,
+) -> Migration:
+    """Migrate the sessions.toml ``text`` (shown as ``file``); raises ConfigError on bad TOML."""
+    document = parse_document(text, file)
+    sources = read_sources(document, base_dir)
+    result = Migration(file, text, text)
+    endpoints = {name: _endpoint_of(sources, name) for name in sources.templates}
+    beta = {name: ep for name, ep in endpoints.items() if ep in BETA}
+    tdoc = tomlkit.parse(text)
+    notes = _Notes(file, document)
+    if beta:
+        _rewrite(tdoc, sources, beta, notes)
+    if models:
+        _adopt_models(tdoc, sources, notes)
+    migrated = tomlkit.dumps(tdoc)
+    if beta:
+        migrated = _fill_types(migrated, file, base_dir, beta)
+    result.migrated = migrated
+    result.diagnostics.extend(notes.items)
+    if beta:
+        result.diagnostics.extend(_outside_notes(beta, environ or {}, lock_path))
+    if result.changed:
+        result.diagnostics.extend(_verify(migrated, file, base_dir, environ or {}))
+    return result
+
+
+# --- which templates are beta ------------------------------------------------------------------
+
+
+def _endpoint_of(sources: Sources, name: str) -> Endpoint:
+    """The endpoint ``name`` is minted at in the default environment; a template written for
+    v1's default (beta keys, no ``type``, no ``endpoint`` anywhere) counts as beta."""
+    own = _inherited(sources, name, "endpoint")
+    if isinstance(own, str) and own in Endpoint._value2member_map_:
+        return Endpoint(own)
+    api = sources.api.get("endpoint")
+    if isinstance(api, str) and api in Endpoint._value2member_map_:
+        return Endpoint(api)
+    keys = _chain_keys(sources, name)
+    if "type" not in keys and keys & BETA_ONLY_KEYS:
+        return Endpoint.SESSIONS
+    return GA
+
+
+def _inherited(sources: Sources, name: str, key: str, seen: frozenset[str] = frozenset()) -> Any:
+    template = sources.templates.get(name)
+    if template is None or name in seen:
+        return None
+    if key in template.layer.values:
+        return template.layer.values[key]
+    for parent in reversed(template.extends):  # later parents win
+        found = _inherited(sources, parent, key, seen | {name})
+        if found is not None:
+            return found
+    return None
+
+
+def _chain_keys(sources: Sources, name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    template = sources.templates.get(name)
+    if template is None or name in seen:
+        return set()
+    keys = set(template.layer.values)
+    for parent in template.extends:
+        keys |= _chain_keys(sources, parent, seen | {name})
+    return keys
+
+
+# --- notes at file:line ------------------------------------------------------------------------
+
+
+class _Notes:
+    def __init__(self, file: str, document: Document) -> None:
+        self.file, self.document = file, document
+        self.items: list[Diagnostic] = []
+
+    def warn(self, at: KeyPath, message: str, template: str | None = None) -> None:
+        found = self.document.position(at)
+        self.items.append(
+            Diagnostic(
+                "warning",
+                message,
+                code=C.MIGRATE_LOSSY,
+                file=self.file,
+                line=found[0] if found else None,
+                col=found[1] if found else None,
+                template=template,
+                path=format_path(at[2:]) if at[:1] == ("templates",) else format_path(at),
+            )
+        )
+
+
+# --- rewriting layers --------------------------------------------------------------------------
+
+
+def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _Notes) -> None:
+    api = tdoc.get("api")
+    if isinstance(api, Table | InlineTable) and api.get("endpoint") in [e.value for e in BETA]:
+        _set_keeping_trivia(api, "endpoint", GA.value)
+    templates = tdoc.get("templates")
+    for name, endpoint in beta.items():
+        table = templates.get(name) if templates is not None else None
+        if not isinstance(table, Table | InlineTable):
+            continue
+        kind = kind_of(endpoint)
+        at: KeyPath = ("templates", name)
+        _rewrite_layer(table, kind, at, notes, name)
+        if not sources.templates[name].extends and "type" not in table:
+            _insert(table, _first_field_index(table), "type", kind)
+    kinds = {kind_of(ep) for ep in beta.values()}
+    for env, env_table in _tables(tdoc.get("environments")):
+        env_api = env_table.get("api")
+        if isinstance(env_api, Table | InlineTable) and env_api.get("endpoint") in [
+            e.value for e in BETA
+        ]:
+            _set_keeping_trivia(env_api, "endpoint", GA.value)
+        for target, overlay in _tables(env_table.get("templates")):
+            at = ("environments", env, "templates", target)
+            if target == "*":
+                star: SessionKind = "transcription" if kinds == {"transcription"} else "realtime"
+                _rewrite_layer(overlay, star, at, notes, None)
+            elif target in beta:
+                _rewrite_layer(overlay, kind_of(beta[target]), at, notes, target)
+
+
+def _tables(node: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, Table | InlineTable):
+        for key, value in list(node.items()):
+            if isinstance(value, Table | InlineTable):
+                yield key, value
+    return
+
+
+def _first_field_index(table: Any) -> int:
+    """Where ``type`` goes: after the leading meta-keys (description, extends, …)."""
+    index = 0
+    for position, key in enumerate(table.value.body):
+        name = key[0]
+        if name is None:
+            continue
+        if name.key not in _META:
+            return position
+        index = position + 1
+    return index
+
+
+def _rewrite_layer(
+    table: Any, kind: SessionKind, at: KeyPath, notes: _Notes, template: str | None
+) -> None:
+    renames = RENAMES[kind]
+    if table.get("endpoint") in [e.value for e in BETA]:
+        _set_keeping_trivia(table, "endpoint", GA.value)
+    for key in ("null", "unset"):
+        if key in table:
+            _rewrite_paths(table, key, kind, (*at, key), notes, template)
+    moved_tables: list[tuple[str, Table]] = []
+    for key in list(table.keys()):
+        value = table[key]
+        if key in _dropped(kind):
+            notes.warn((*at, key), _drop_note(key, value, kind), template)
+            table.remove(key)
+            continue
+        mapped, note = map_value(key, _plain(value), kind)
+        if note is not None:
+            notes.warn((*at, key), note, template)
+        new_path = renames.get(key)
+        if isinstance(value, Table) and not value.is_super_table() and new_path is not None:
+            moved_tables.append((key, value))
+            continue
+        if mapped != _plain(value):
+            _replace(table, key, new_path or (key,), _item_like(mapped, value))
+        elif new_path is not None:
+            table.value._replace(key, tomlkit.key(list(new_path)), value)
+    for key, value in moved_tables:
+        table.remove(key)
+        _append_nested(table, renames[key], value)
+
+
+def _dropped(kind: SessionKind) -> Mapping[str, str]:
+    from rtconfig._ga_mapping import DROPPED
+
+    return DROPPED[kind]
+
+
+def _drop_note(key: str, value: Any, kind: SessionKind) -> str:
+    return f"{key} = {json.dumps(_plain(value))}: {_dropped(kind)[key]}"
+
+
+def _rewrite_paths(
+    table: Any, key: str, kind: SessionKind, at: KeyPath, notes: _Notes, template: str | None
+) -> None:
+    old = table[key]
+    if not isinstance(old, Array):
+        return
+    kept: list[str] = []
+    for entry in _plain(old):
+        if not isinstance(entry, str):
+            kept.append(entry)
+            continue
+        mapped = map_path(tuple(entry.split(".")), kind)
+        if mapped is None:
+            notes.warn(at, f"{key} path {entry!r} names a dropped beta field; removed", template)
+        else:
+            kept.append(".".join(mapped))
+    if kept == _plain(old):
+        return
+    if not kept:
+        table.remove(key)
+        return
+    _replace(table, key, (key,), _item_like(kept, old))
+
+
+def _insert(table: Any, index: int, key: str, value: Any) -> None:
+    """``key = value`` at ``index`` among the table's items (appended to an empty table)."""
+    if index < len([k for k, _ in table.value.body if k is not None]):
+        table.value._insert_at(index, key, value)
+    else:
+        table.append(key, value)
+
+
+def _append_nested(table: Any, path: KeyPath, value: Table) -> None:
+    """Attach a header table at ``path`` below ``table``, creating super tables on the way."""
+    node = table
+    for part in path[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = tomlkit.table(is_super_table=True)
+            node.append(part, child)
+        node = child
+    node.append(path[-1], value)
+
+
+def _replace(table: Any, key: str, path: KeyPath, item: Item) -> None:
+    new_key = tomlkit.key(list(path)) if len(path) > 1 else tomlkit.key(path[0])
+    table.value._replace(key, new_key, item)
+
+
+def _item_like(value: Any, old: Any) -> Item:
+    """``value`` as a TOML item, inline, keeping the old item's comment."""
+    item = _inline(value)
+    trivia = getattr(old, "trivia", None)
+    if trivia is not None:
+        item.trivia.comment_ws = trivia.comment_ws
+        item.trivia.comment = trivia.comment
+        item.trivia.trail = trivia.trail
+    return item
+
+
+def _inline(value: Any) -> Item:
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        for key, sub in value.items():
+            table.append(key, _inline(sub))
+        return table
+    if isinstance(value, list):
+        array = tomlkit.array()
+        for sub in value:
+            array.append(_inline(sub))
+        return array
+    item: Item = tomlkit.item(value)
+    return item
+
+
+def _set_keeping_trivia(table: Any, key: str, value: Any) -> None:
+    _replace(table, key, (key,), _item_like(value, table[key]))
+
+
+def _plain(value: Any) -> Any:
+    return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+# --- --models ----------------------------------------------------------------------------------
+
+
+def _adopt_models(tdoc: Any, sources: Sources, notes: _Notes) -> None:
+    layers: list[tuple[KeyPath, Any, str | None]] = [
+        (("templates", name), table, name) for name, table in _tables(tdoc.get("templates"))
+    ]
+    for env, env_table in _tables(tdoc.get("environments")):
+        for target, overlay in _tables(env_table.get("templates")):
+            layers.append((("environments", env, "templates", target), overlay, None))
+    for at, table, template in layers:
+        model = table.get("model")
+        if isinstance(_plain(model), str):
+            replacement = replacement_for("model", _plain(model))
+            if replacement is not None:
+                _set_keeping_trivia(table, "model", replacement)
+        holder, path = _transcription_of(table)
+        if holder is not None:
+            name = _plain(holder.get("model"))
+            if isinstance(name, str) and replacement_for("transcription_model", name) is None:
+                from rtconfig._lifecycle import LIFECYCLE
+
+                if any(r.name == name for r in LIFECYCLE):
+                    notes.warn(
+                        (*at, *path, "model"),
+                        f"transcription model {name!r} has an announced shutdown but OpenAI "
+                        "names no replacement; left as is (current: 'gpt-transcribe', "
+                        "'gpt-live-transcribe')",
+                        template,
+                    )
+
+
+def _transcription_of(table: Any) -> tuple[Any, KeyPath]:
+    for path in (("audio", "input", "transcription"), ("input_audio_transcription",)):
+        node = table
+        for part in path:
+            node = node.get(part) if isinstance(node, Table | InlineTable) else None
+        if isinstance(node, Table | InlineTable):
+            return node, path
+    return None, ()
+
+
+# --- filling in type and VAD type, via resolution ----------------------------------------------
+
+
+def _fill_types(text: str, file: str, base_dir: Path, beta: Mapping[str, Endpoint]) -> str:
+    """Write ``type`` where a migrated template still resolves without one, and
+    ``type = "server_vad"`` in a turn detection that names none (the API's default)."""
+    for _ in range(4):
+        document = parse_document(text, file)
+        sources = read_sources(document, base_dir)
+        tdoc = tomlkit.parse(text)
+        changed = False
+        for env in [None, *sources.environments]:
+            resolver = Resolver(sources, env, {}, {})
+            for name in beta:
+                resolution = resolver.resolve(name)
+                if resolution is None:
+                    continue
+                changed |= _fill_one(tdoc, name, beta[name], resolution)
+        if not changed:
+            return text
+        text = tomlkit.dumps(tdoc)
+    return text
+
+
+def _fill_one(tdoc: Any, name: str, endpoint: Endpoint, resolution: Any) -> bool:
+    values = resolution.values
+    if "type" not in values:
+        table = tdoc["templates"][name]
+        _insert(table, _first_field_index(table), "type", kind_of(endpoint))
+        return True
+    detection = values.get("audio", {}).get("input", {}).get("turn_detection")
+    if not isinstance(detection, dict) or "type" in detection:
+        return False
+    prefix = ("audio", "input", "turn_detection")
+    for leaf, record in resolution.records.items():
+        if leaf[:3] == prefix and record.origin.key is not None:
+            key = record.origin.key
+            table = _navigate(tdoc, key[: len(key) - (len(leaf) - 3)])
+            if isinstance(table, Table | InlineTable) and "type" not in table:
+                _insert(table, 0, "type", "server_vad")
+                return True
+    return False
+
+
+def _navigate(tdoc: Any, key: tuple[Any, ...]) -> Any:
+    node = tdoc
+    for part in key:
+        # Tables split by dotted keys and headers come back as tomlkit's out-of-order proxies.
+        if not isinstance(node, MutableMapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+# --- what lives outside the file, and the final check ------------------------------------------
+
+
+def _outside_notes(
+    beta: Mapping[str, Endpoint], environ: Mapping[str, str], lock_path: Path | None
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    by_var = {name.upper().replace("-", "_"): name for name in beta}
+    for var in sorted(environ):
+        if not var.upper().startswith(ENV_PREFIX):
+            continue
+        parts = var[len(ENV_PREFIX) :].split("__")
+        name = by_var.get(parts[0].upper().replace("-", "_"))
+        if name is None or len(parts) < 2:
+            continue
+        path = tuple(p.lower() for p in parts[1:])
+        mapped = map_path(path, kind_of(beta[name]))
+        if mapped == path:
+            continue
+        if mapped is None:
+            advice = "it has no GA equivalent: unset it"
+        else:
+            advice = f"rename it {ENV_PREFIX}{parts[0]}__{'__'.join(p.upper() for p in mapped)}"
+        out.append(
+            Diagnostic(
+                "warning",
+                f"this variable sets the beta path {'.'.join(path)!r}; {advice}",
+                code=C.MIGRATE_LOSSY,
+                file=var,
+                template=name,
+            )
+        )
+    out.extend(_lock_notes(beta, lock_path))
+    return out
+
+
+def _lock_notes(beta: Mapping[str, Endpoint], lock_path: Path | None) -> list[Diagnostic]:
+    if lock_path is None or not lock_path.is_file():
+        return []
+    try:
+        text = lock_path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return []
+    entries = data.get("templates") if isinstance(data, dict) else None
+    out: list[Diagnostic] = []
+    lines = text.splitlines()
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("name", entry.get("template")) not in beta:
+            continue
+        if entry.get("endpoint") not in [e.value for e in BETA]:
+            continue
+        name = entry.get("name", entry.get("template"))
+        needle = json.dumps(name)
+        line = next((i + 1 for i, text_line in enumerate(lines) if needle in text_line), None)
+        out.append(
+            Diagnostic(
+                "warning",
+                f"the lock entry of {name!r}"
+                + (f" [{entry['env']}]" if entry.get("env") else "")
+                + " records a beta body; run `rtconfig lock` after migrating",
+                code=C.MIGRATE_LOSSY,
+                file=str(lock_path),
+                line=line,
+                template=str(name),
+            )
+        )
+    return out
+
+
+def _verify(text: str, file: str, base_dir: Path, environ: Mapping[str, str]) -> list[Diagnostic]:
+    """The migrated file must validate; its errors (and any beta warning left) are errors."""
+    from rtconfig._config import Config
+
+    document = parse_document(text, file)
+    config = Config(read_sources(document, base_dir))
+    check = config.check(environ={k: v for k, v in environ.items() if k == "RTCONFIG_TODAY"})
+    out = [d for d in check.diagnostics if d.severity == "error"]
+    out.extend(
+        Diagnostic(
+            "error",
+            "still on a beta endpoint after migration: " + d.message,
+            code=C.BETA_ENDPOINT,
+            file=d.file,
+            line=d.line,
+            template=d.template,
+            env=d.env,
+        )
+        for d in check.warnings
+        if d.path == "endpoint"
+    )
+    return out
