@@ -150,13 +150,23 @@ class _Notes:
         self.file, self.document = file, document
         self.items: list[Diagnostic] = []
 
-    def warn(self, at: KeyPath, message: str, template: str | None = None) -> None:
+    def error(self, at: KeyPath, message: str, template: str | None = None) -> None:
+        self.warn(at, message, template, severity="error", code=C.MIGRATE_REFUSED)
+
+    def warn(
+        self,
+        at: KeyPath,
+        message: str,
+        template: str | None = None,
+        severity: Any = "warning",
+        code: C = C.MIGRATE_LOSSY,
+    ) -> None:
         found = self.document.position(at)
         self.items.append(
             Diagnostic(
-                "warning",
+                severity,
                 message,
-                code=C.MIGRATE_LOSSY,
+                code=code,
                 file=self.file,
                 line=found[0] if found else None,
                 col=found[1] if found else None,
@@ -174,13 +184,21 @@ def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _
     if isinstance(api, Table | InlineTable) and api.get("endpoint") in [e.value for e in BETA]:
         _set_keeping_trivia(api, "endpoint", GA.value)
     templates = tdoc.get("templates")
+    replaced = _shared_formats(tdoc)
     for name, endpoint in beta.items():
         table = templates.get(name) if templates is not None else None
         if not isinstance(table, Table | InlineTable):
+            notes.error(
+                ("templates", name),
+                f"template {name!r} is written with dotted keys outside its own table; "
+                f"migrate rewrites [templates.{name}] tables and inline tables only: move its "
+                "keys under a [templates.NAME] header and run migrate again",
+                name,
+            )
             continue
         kind = kind_of(endpoint)
         at: KeyPath = ("templates", name)
-        _rewrite_layer(table, kind, at, notes, name)
+        _rewrite_layer(table, kind, at, notes, name, replaced)
         if not sources.templates[name].extends and "type" not in table:
             _insert(table, _first_field_index(table), "type", kind)
     kinds = {kind_of(ep) for ep in beta.values()}
@@ -196,7 +214,21 @@ def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _
                 star: SessionKind = "transcription" if kinds == {"transcription"} else "realtime"
                 _rewrite_layer(overlay, star, at, notes, None)
             elif target in beta:
-                _rewrite_layer(overlay, kind_of(beta[target]), at, notes, target)
+                _rewrite_layer(overlay, kind_of(beta[target]), at, notes, target, replaced)
+
+
+_FORMATS = ("input_audio_format", "output_audio_format")
+
+
+def _shared_formats(tdoc: Any) -> frozenset[str]:
+    """The beta format keys set by more than one layer. A beta format is a string, so a higher
+    layer replaces a lower one; a GA format is a table, which would *merge*
+    (``{type = "audio/pcmu"}`` over ``{type = "audio/pcm", rate = 24000}`` keeps the rate):
+    such a layer must unset the lower one first."""
+    layers = [table for _, table in _tables(tdoc.get("templates"))]
+    for _, env_table in _tables(tdoc.get("environments")):
+        layers.extend(table for _, table in _tables(env_table.get("templates")))
+    return frozenset(k for k in _FORMATS if sum(k in layer for layer in layers) > 1)
 
 
 def _tables(node: Any) -> Iterator[tuple[str, Any]]:
@@ -221,9 +253,17 @@ def _first_field_index(table: Any) -> int:
 
 
 def _rewrite_layer(
-    table: Any, kind: SessionKind, at: KeyPath, notes: _Notes, template: str | None
+    table: Any,
+    kind: SessionKind,
+    at: KeyPath,
+    notes: _Notes,
+    template: str | None,
+    replaced: frozenset[str] = frozenset(),
 ) -> None:
     renames = RENAMES[kind]
+    replacing = [
+        ".".join(renames[k]) for k in _FORMATS if k in replaced and k in table and k in renames
+    ]
     if table.get("endpoint") in [e.value for e in BETA]:
         _set_keeping_trivia(table, "endpoint", GA.value)
     for key in ("null", "unset"):
@@ -250,6 +290,22 @@ def _rewrite_layer(
     for key, value in moved_tables:
         table.remove(key)
         _append_nested(table, renames[key], value)
+    if replacing and at[-1:] != ("*",):  # "*" is the lowest layer: nothing under it to unset
+        _unset_first(table, replacing)
+
+
+def _unset_first(table: Any, paths: list[str]) -> None:
+    """Add ``paths`` to the layer's ``unset`` (applied before its values)."""
+    current = _plain(table.get("unset")) if "unset" in table else []
+    if not isinstance(current, list):
+        return
+    wanted = [*current, *(p for p in paths if p not in current)]
+    if wanted == current:
+        return
+    if "unset" in table:
+        _replace(table, "unset", ("unset",), _item_like(wanted, table["unset"]))
+    else:
+        _insert(table, _first_field_index(table), "unset", _inline(wanted))
 
 
 def _dropped(kind: SessionKind) -> Mapping[str, str]:
@@ -413,8 +469,10 @@ def _fill_types(text: str, file: str, base_dir: Path, beta: Mapping[str, Endpoin
 
 def _fill_one(tdoc: Any, name: str, endpoint: Endpoint, resolution: Any) -> bool:
     values = resolution.values
+    table = _navigate(tdoc, ("templates", name))
+    if not isinstance(table, Table | InlineTable):
+        return False  # reported by _rewrite
     if "type" not in values:
-        table = tdoc["templates"][name]
         _insert(table, _first_field_index(table), "type", kind_of(endpoint))
         return True
     detection = values.get("audio", {}).get("input", {}).get("turn_detection")
@@ -518,7 +576,21 @@ def _verify(text: str, file: str, base_dir: Path, environ: Mapping[str, str]) ->
     document = parse_document(text, file)
     config = Config(read_sources(document, base_dir))
     check = config.check(environ={k: v for k, v in environ.items() if k == "RTCONFIG_TODAY"})
-    out = [d for d in check.diagnostics if d.severity == "error"]
+    out = [
+        Diagnostic(
+            "error",
+            "after migration: " + d.message,
+            code=d.code,
+            file=d.file,
+            line=d.line,
+            col=d.col,
+            template=d.template,
+            env=d.env,
+            path=d.path,
+        )
+        for d in check.diagnostics
+        if d.severity == "error"
+    ]
     out.extend(
         Diagnostic(
             "error",
@@ -530,6 +602,6 @@ def _verify(text: str, file: str, base_dir: Path, environ: Mapping[str, str]) ->
             env=d.env,
         )
         for d in check.warnings
-        if d.path == "endpoint"
+        if d.code is C.BETA_ENDPOINT
     )
     return out

@@ -4,6 +4,7 @@ comments and formatting, with every lossy step reported at its file:line."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -337,7 +338,7 @@ def beta_files(draw: st.DrawFn) -> tuple[str, bool]:
 
 
 @settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("RTCONFIG_MIGRATE_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -354,3 +355,29 @@ def test_generated_beta_files_migrate_exactly(case: tuple[str, bool]) -> None:
         except AssertionError:
             return  # the generator made an invalid beta file (e.g. tool_choice without tools)
         assert_migrates_exactly(text, base, v1=v1)
+
+
+def test_inline_template_tables_and_header_sub_tables_migrate(tmp_path: pathlib.Path) -> None:
+    """Templates written as inline tables, and beta sub-tables with their own headers."""
+    inline = (
+        '[api]\nendpoint = "realtime/sessions"\n[templates]\n'
+        'a = { voice = "alloy", modalities = ["text"], turn_detection = { threshold = 0.5 } }\n'
+    )
+    migrated, _ = assert_migrates_exactly(inline, tmp_path)
+    assert "audio.output.voice" in migrated
+    headers = (
+        '[templates.a]\nvoice = "alloy"\n[templates.a.turn_detection]\nthreshold = 0.5\n'
+        '[templates.a.input_audio_transcription]\nmodel = "gpt-transcribe"\n'
+    )
+    migrated, _ = assert_migrates_exactly(headers, tmp_path, v1=True)
+    assert "[templates.a.audio.input.transcription]" in migrated
+
+
+def test_what_migrate_cannot_rewrite_is_an_error_not_a_traceback(tmp_path: pathlib.Path) -> None:
+    """A template made of top-level dotted keys is refused with advice; nothing is written."""
+    text = 'templates.a.voice = "alloy"\ntemplates.a.speed = 1.0\n'
+    (tmp_path / "s.toml").write_text(text)
+    out = run("migrate", "s.toml", "--write", cwd=tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "s.toml:1:1: error: a: template 'a' is written with dotted keys" in out.stderr
+    assert (tmp_path / "s.toml").read_text() == text

@@ -53,16 +53,19 @@ def migrate(file: str, write: bool, check: bool, models: bool) -> None:
     )
     print_diagnostics(result.diagnostics)
     if not result.ok:
+        shut_down = any(
+            d.severity == "error" and (d.path or "").endswith("model") for d in result.diagnostics
+        )
         hint = (
-            ""
-            if models
-            else " (a model that was shut down can be replaced with `rtconfig migrate --models`)"
+            " (`rtconfig migrate --models` replaces a model that was shut down)"
+            if shut_down and not models
+            else ""
         )
         print_diagnostics(
             [
                 Diagnostic(
                     "error",
-                    "the migrated file does not validate; nothing written" + hint,
+                    "not migrated: fix the errors above (nothing was written)" + hint,
                     code=C.MIGRATE_REFUSED,
                     file=file,
                 )
