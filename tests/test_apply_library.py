@@ -414,7 +414,9 @@ def test_a_plan_from_another_toml_relabelled_is_refused(
     """A plan made from another file, pointed at this TOML with this TOML's hash and resealed,
     is refused: its templates are not this file's."""
     path = write_toml(CONFIG)
-    other = write_toml('[templates.intruder]\nmodel = "gpt-realtime"\n', name="other.toml")
+    other = write_toml(
+        '[templates.intruder]\ntype = "realtime"\nmodel = "gpt-realtime-2.1"\n', name="other.toml"
+    )
     out, data = _saved(other)
     data["config"].update(path=path.name, absolute_path=str(path), file=path.name)
     data["inputs"]["config_sha256"] = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
