@@ -2,7 +2,8 @@
 
 Shaped so an editor names the wrong key on its line (see :mod:`rtconfig._editor_shape`): a
 template accepts the keys of every endpoint, and ``if``/``then`` rules refuse, key by key, those
-its endpoint (its own ``endpoint``, else ``[api] endpoint``, else realtime/sessions) or its GA
+its endpoint (its own ``endpoint``, else ``[api] endpoint``, else the default
+realtime/client_secrets) or its GA
 ``type`` does not take.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 from rtconfig._editor_shape import editor_shaped, refuse
 from rtconfig._endpoints import Endpoint
 from rtconfig._serve_settings import SERVE_KEYS
-from rtconfig._settings import SETTING_KEYS
+from rtconfig._settings import SETTING_KEYS, Settings
 from rtconfig._version import __version__
 
 __all__ = ["sessions_toml_schema"]
@@ -23,14 +24,14 @@ _PATHS = {
     "type": "array",
     "items": {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"},
 }
-_DEFAULT_ENDPOINT = Endpoint.SESSIONS
+_DEFAULT_ENDPOINT = Settings().endpoint  # realtime/client_secrets (v1: realtime/sessions)
 
 
 def _settings_schema() -> dict[str, Any]:
     props: dict[str, Any] = {
         "endpoint": {
             "enum": [e.value for e in Endpoint],
-            "description": "Which endpoint templates target (default realtime/sessions).",
+            "description": "Which endpoint templates target (default realtime/client_secrets).",
         },
         "base_url": {
             "type": "string",

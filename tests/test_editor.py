@@ -197,14 +197,19 @@ def test_a_key_of_another_endpoint_is_one_error_naming_it(tmp_path: Path) -> Non
     assert code == 1
     message = _one_error(errors, line)
     assert "voice is not" in message and "realtime/client_secrets" in message
-    beta = (
-        "#:schema ./sessions.schema.json\n"
+    old = (
         '[templates.old]\nmodel = "gpt-realtime"\nvoice = "marin"\noutput_modalities = ["audio"]\n'
     )
+    (tmp_path / "sessions.toml").write_text("#:schema ./sessions.schema.json\n" + old)
+    code, errors = _taplo(tmp_path, "sessions.toml")
+    assert code == 1  # no [api] endpoint: the default, realtime/client_secrets (GA)
+    assert {at for _, at, _ in errors} == {4}
+    assert all("voice is not" in m and "realtime/client_secrets" in m for m, _, _ in errors)
+    beta = '#:schema ./sessions.schema.json\n[api]\nendpoint = "realtime/sessions"\n' + old
     (tmp_path / "sessions.toml").write_text(beta)
     code, errors = _taplo(tmp_path, "sessions.toml")
-    assert code == 1  # no [api] endpoint: the default, realtime/sessions (beta)
-    assert {at for _, at, _ in errors} == {5}
+    assert code == 1  # [api] names the beta endpoint
+    assert {at for _, at, _ in errors} == {7}
     assert all("output_modalities is not" in m and "realtime/sessions" in m for m, _, _ in errors)
 
 
