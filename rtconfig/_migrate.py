@@ -25,8 +25,8 @@ from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import Diagnostic
 from rtconfig._ga_mapping import RENAMES, SessionKind, kind_of, map_path, map_value
+from rtconfig._keys import format_path
 from rtconfig._lifecycle import replacement_for
-from rtconfig._keys import KeyPath, format_path
 from rtconfig._loader import Document, parse_document
 from rtconfig._overrides import ENV_PREFIX
 from rtconfig._resolver import Resolver
@@ -37,6 +37,7 @@ __all__ = ["Migration", "migrate_text"]
 
 GA = Endpoint.CLIENT_SECRETS
 BETA = (Endpoint.SESSIONS, Endpoint.TRANSCRIPTION_SESSIONS)
+TomlPath = tuple[str, ...]  # a key path in the TOML document (no array indices)
 _META = ("extends", "abstract", "description", "endpoint", "instructions_file", "expires_after")
 
 
@@ -150,12 +151,12 @@ class _Notes:
         self.file, self.document = file, document
         self.items: list[Diagnostic] = []
 
-    def error(self, at: KeyPath, message: str, template: str | None = None) -> None:
+    def error(self, at: TomlPath, message: str, template: str | None = None) -> None:
         self.warn(at, message, template, severity="error", code=C.MIGRATE_REFUSED)
 
     def warn(
         self,
-        at: KeyPath,
+        at: TomlPath,
         message: str,
         template: str | None = None,
         severity: Any = "warning",
@@ -197,7 +198,7 @@ def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _
             )
             continue
         kind = kind_of(endpoint)
-        at: KeyPath = ("templates", name)
+        at: TomlPath = ("templates", name)
         _rewrite_layer(table, kind, at, notes, name, replaced)
         if not sources.templates[name].extends and "type" not in table:
             _insert(table, _first_field_index(table), "type", kind)
@@ -255,7 +256,7 @@ def _first_field_index(table: Any) -> int:
 def _rewrite_layer(
     table: Any,
     kind: SessionKind,
-    at: KeyPath,
+    at: TomlPath,
     notes: _Notes,
     template: str | None,
     replaced: frozenset[str] = frozenset(),
@@ -319,7 +320,7 @@ def _drop_note(key: str, value: Any, kind: SessionKind) -> str:
 
 
 def _rewrite_paths(
-    table: Any, key: str, kind: SessionKind, at: KeyPath, notes: _Notes, template: str | None
+    table: Any, key: str, kind: SessionKind, at: TomlPath, notes: _Notes, template: str | None
 ) -> None:
     old = table[key]
     if not isinstance(old, Array):
@@ -350,7 +351,7 @@ def _insert(table: Any, index: int, key: str, value: Any) -> None:
         table.append(key, value)
 
 
-def _append_nested(table: Any, path: KeyPath, value: Table) -> None:
+def _append_nested(table: Any, path: TomlPath, value: Table) -> None:
     """Attach a header table at ``path`` below ``table``, creating super tables on the way."""
     node = table
     for part in path[:-1]:
@@ -362,7 +363,7 @@ def _append_nested(table: Any, path: KeyPath, value: Table) -> None:
     node.append(path[-1], value)
 
 
-def _replace(table: Any, key: str, path: KeyPath, item: Item) -> None:
+def _replace(table: Any, key: str, path: TomlPath, item: Item) -> None:
     new_key = tomlkit.key(list(path)) if len(path) > 1 else tomlkit.key(path[0])
     table.value._replace(key, new_key, item)
 
@@ -405,7 +406,7 @@ def _plain(value: Any) -> Any:
 
 
 def _adopt_models(tdoc: Any, sources: Sources, notes: _Notes) -> None:
-    layers: list[tuple[KeyPath, Any, str | None]] = [
+    layers: list[tuple[TomlPath, Any, str | None]] = [
         (("templates", name), table, name) for name, table in _tables(tdoc.get("templates"))
     ]
     for env, env_table in _tables(tdoc.get("environments")):
@@ -433,7 +434,7 @@ def _adopt_models(tdoc: Any, sources: Sources, notes: _Notes) -> None:
                     )
 
 
-def _transcription_of(table: Any) -> tuple[Any, KeyPath]:
+def _transcription_of(table: Any) -> tuple[Any, TomlPath]:
     for path in (("audio", "input", "transcription"), ("input_audio_transcription",)):
         node = table
         for part in path:

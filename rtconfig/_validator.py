@@ -18,6 +18,7 @@ from rtconfig._sources import Sources
 
 if TYPE_CHECKING:
     from rtconfig._checks import Problem
+    from rtconfig._lifecycle import LifecycleProblem
 
 __all__ = ["BETA_ONLY_KEYS", "validate"]
 
@@ -154,7 +155,10 @@ def _fields_of(resolved: ResolvedTemplate) -> dict[str, Any]:
 
 
 def _diagnostic(
-    sources: Sources, resolved: ResolvedTemplate, path: KeyPath, problem: Problem
+    sources: Sources,
+    resolved: ResolvedTemplate,
+    path: KeyPath,
+    problem: Problem | LifecycleProblem,
 ) -> Diagnostic:
     origin = _locate(sources, resolved, path)
     return Diagnostic(

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 import rtconfig
 from rtconfig._cli import main
-from rtconfig._endpoints import Endpoint
 from rtconfig._codes import DiagnosticCode
+from rtconfig._endpoints import Endpoint
 from rtconfig._lifecycle import LIFECYCLE, lifecycle_problems, today
 
 REPO = Path(__file__).resolve().parents[1]

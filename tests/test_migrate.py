@@ -109,6 +109,9 @@ unset = ["temperature", "speed"]
 type = "function"
 name = "lookup"
 
+[templates.sales]  # takes prod's "*" speed (support unsets it), so that overlay is not shadowed
+extends = "base"
+
 [environments.prod.templates."*"]
 speed = 1.1
 

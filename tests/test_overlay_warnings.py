@@ -17,12 +17,12 @@ endpoint = "realtime/client_secrets"
 
 [templates.support]
 type = "realtime"
-model = "gpt-realtime"
+model = "gpt-realtime-2.1"
 expires_after = { anchor = "created_at", seconds = 600 }
 
 [templates.sales]
 type = "realtime"
-model = "gpt-realtime"
+model = "gpt-realtime-2.1"
 expires_after = { anchor = "created_at", seconds = 300 }
 
 [environments.staging.templates."*"]
