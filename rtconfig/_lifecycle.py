@@ -195,7 +195,7 @@ def lifecycle_problems(
             )
         )
     models: tuple[TemplatePath, ...]
-    if endpoint is Endpoint.CLIENT_SECRETS:
+    if endpoint in (Endpoint.CLIENT_SECRETS, Endpoint.TRANSLATIONS):
         models = (("model",), ("audio", "input", "transcription", "model"))
     elif endpoint is Endpoint.SESSIONS:
         models = (("model",), ("input_audio_transcription", "model"))
