@@ -112,7 +112,7 @@ def apply(
     """
     if emulate and base_url:
         raise UsageError("--emulate and --base-url cannot be combined")
-    if output and not Path(output).resolve().parent.is_dir():
+    if output and not Path(output).absolute().parent.is_dir():
         raise UsageError(f"--output {output}: directory {Path(output).parent} does not exist")
     if output:
         from rtconfig.audit import default_audit_path
