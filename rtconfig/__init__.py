@@ -16,13 +16,11 @@ Data flows one way: load → resolve → validate → plan → apply → audit. 
 imports nothing but its version; each name is imported on first use.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from rtconfig._version import __version__
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from rtconfig._apply.calls import Call
     from rtconfig._apply.engine import Applier, AsyncApplier, CallbackError
     from rtconfig._apply.results import (
@@ -148,7 +146,7 @@ _LAZY = {
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _MODULE_OF.get(name)
     if module is None:
         raise AttributeError(f"module 'rtconfig' has no attribute {name!r}")

@@ -177,7 +177,7 @@ class Config:
         """The ``[api]`` settings of ``env`` (default ``RTCONFIG_ENV``, else the default
         environment), as a template there would use them: for requests that send no template
         (``rtconfig call reject|hangup``). :class:`ConfigError` when they are invalid."""
-        environ = os.environ if environ is None else environ
+        environ = process_environ() if environ is None else environ
         if env is None:
             env = environ.get("RTCONFIG_ENV") or None
         sources = self.sources

@@ -5,7 +5,6 @@ request failed). httpx is imported inside the commands only."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ import click
 
 from rtconfig._cli._common import env_option, handle_errors, main, print_diagnostics, set_option
 from rtconfig._config import load
+from rtconfig._environ import process_environ
 
 if TYPE_CHECKING:
     from rtconfig._apply.calls import Call
@@ -56,9 +56,9 @@ def _run(file: str, audit_log: str | None, send: Callable[[Applier], Call]) -> N
     from rtconfig.audit import AuditLog, default_audit_path
 
     path = Path(audit_log) if audit_log else default_audit_path(file)
-    audit = AuditLog(path, environ=os.environ)
+    audit = AuditLog(path, environ=process_environ())
     try:
-        with Applier(environ=os.environ, audit=audit) as applier:
+        with Applier(environ=process_environ(), audit=audit) as applier:
             result = send(applier)
     finally:
         audit.close()
@@ -95,7 +95,7 @@ def accept(
     check_call_id(call_id)
     plan = load(file).plan(
         env=env,
-        environ=os.environ,
+        environ=process_environ(),
         templates=[template],
         sets=sets,
         base_url=base_url,
@@ -112,7 +112,7 @@ def accept(
 
 
 def _settings(file: str, env: str | None, base_url: str | None) -> Any:
-    return load(file).settings(env=env, environ=os.environ, base_url=base_url)
+    return load(file).settings(env=env, environ=process_environ(), base_url=base_url)
 
 
 @call.command()

@@ -151,7 +151,7 @@ ENV_VARIABLE = "RTCONFIG_ENV"
 def _one_env(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> str | None:
     """``--env`` at most once: a second one is refused, not silently taken over the first."""
     if ctx.get_parameter_source(param.name or "env") is ParameterSource.ENVIRONMENT:
-        raw = os.environ.get(ENV_VARIABLE, "").strip()
+        raw = process_environ().get(ENV_VARIABLE, "").strip()
         return raw or None
     if len(values) > 1:
         raise click.BadParameter(

@@ -8,13 +8,14 @@ nothing, and the shell falls back to its defaults.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
 from click.shell_completion import CompletionItem, split_arg_string
+
+from rtconfig._environ import process_environ
 
 __all__ = ["complete_environments", "complete_templates"]
 
@@ -30,7 +31,7 @@ def _file_argument(ctx: click.Context) -> str | None:
     file = ctx.params.get("file")
     if isinstance(file, str) and file:
         return file
-    words = split_arg_string(os.environ.get("COMP_WORDS", ""))
+    words = split_arg_string(process_environ().get("COMP_WORDS", ""))
     if ctx.info_name not in words:
         return None
     after = words[words.index(ctx.info_name) + 1 :]

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rtconfig._codes import DiagnosticCode as C
+from rtconfig._environ import process_environ
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._serve_settings import ServeSettings
 from rtconfig.serve._auth import Authorizer, Caller, Refused, TokenAuthorizer, anonymous
@@ -64,7 +65,7 @@ def create_app(
     """
     from rtconfig.serve._build import build
 
-    environ = os.environ if environ is None else environ
+    environ = process_environ() if environ is None else environ
     settings = config.sources.serve
     if settings is None or (not settings.templates and not settings.sip):
         raise ConfigError(

@@ -6,7 +6,6 @@ The socket is bound here before uvicorn starts, so the startup line states the r
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import sys
@@ -15,6 +14,7 @@ from types import FrameType
 from typing import TextIO
 
 from rtconfig._config import Config
+from rtconfig._environ import process_environ
 from rtconfig._errors import RtconfigError
 from rtconfig.serve._decide import is_loopback_host
 
@@ -91,7 +91,7 @@ def run(
     from rtconfig.serve import create_app
     from rtconfig.serve._app import json_lines
 
-    environ = os.environ if environ is None else environ
+    environ = process_environ() if environ is None else environ
     app = create_app(
         config,
         env=env,
