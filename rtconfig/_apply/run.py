@@ -238,7 +238,7 @@ def _write_output(
 @contextmanager
 def _graceful_stop(applier: Applier, enabled: bool) -> Iterator[list[int]]:
     """On SIGINT/SIGTERM: stop starting mints, let in-flight ones finish; a second signal
-    exits at once. Yields a list that holds the signal number once one arrived."""
+    exits at once, also after the block ends. Yields the signal number once one arrived."""
     received: list[int] = []
     previous: dict[signal.Signals, Any] = {}
 
@@ -260,5 +260,8 @@ def _graceful_stop(applier: Applier, enabled: bool) -> Iterator[list[int]]:
     try:
         yield received
     finally:
+        # Once interrupted, the caller is winding down: a further signal, even one that arrives
+        # after the mints have finished (while --output and the audit log are written), still
+        # exits at once with 128 + signal rather than meeting Python's default handler.
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signal.signal(signum, handle if received else handler)
