@@ -48,7 +48,7 @@ if _TYPE_CHECKING:
     )
     from rtconfig._origins import FieldRecord, Origin, OriginKind
     from rtconfig._plan.records import Plan, PlanRecord
-    from rtconfig._resolver import ResolvedTemplate, body_sha256
+    from rtconfig._resolver import ResolvedSettings, ResolvedTemplate, body_sha256
     from rtconfig._settings import Settings
     from rtconfig._webhooks import (
         IncomingCall,
@@ -83,6 +83,7 @@ __all__ = [
     "OriginKind",
     "Plan",
     "PlanRecord",
+    "ResolvedSettings",
     "ResolvedTemplate",
     "RetryPolicy",
     "RtconfigError",
@@ -133,7 +134,7 @@ _LAZY = {
     ),
     "rtconfig._origins": ("FieldRecord", "Origin", "OriginKind"),
     "rtconfig._plan.records": ("Plan", "PlanRecord"),
-    "rtconfig._resolver": ("ResolvedTemplate", "body_sha256"),
+    "rtconfig._resolver": ("ResolvedSettings", "ResolvedTemplate", "body_sha256"),
     "rtconfig._settings": ("Settings",),
     "rtconfig._webhooks": (
         "IncomingCall",

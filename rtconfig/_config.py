@@ -7,8 +7,8 @@
     support.body, support.endpoint, support.fields[("audio", "output", "voice")].origin
     plan = config.plan(env="production")                        # what `rtconfig plan` shows
 
-The environment is read here and only here (``environ=None`` means ``os.environ``); every later
-stage receives it injected.
+``environ=None`` means the process environment (:func:`rtconfig._environ.process_environ`, the
+one place it is read); every later stage receives it injected.
 """
 
 from __future__ import annotations
@@ -26,7 +26,12 @@ from rtconfig._lifecycle import today
 from rtconfig._loader import read_document
 from rtconfig._overlay_checks import shadowed_star_overlay
 from rtconfig._overrides import override_layers
-from rtconfig._resolver import ResolvedTemplate, Resolver, resolve_settings
+from rtconfig._resolver import (
+    ResolvedSettings,
+    ResolvedTemplate,
+    Resolver,
+    resolve_settings_layers,
+)
 from rtconfig._sources import Sources, read_sources
 from rtconfig._suggest import did_you_mean
 from rtconfig._validator import validate
@@ -176,19 +181,9 @@ class Config:
     ) -> Settings:
         """The ``[api]`` settings of ``env`` (default ``RTCONFIG_ENV``, else the default
         environment), as a template there would use them: for requests that send no template
-        (``rtconfig call reject|hangup``). :class:`ConfigError` when they are invalid."""
-        environ = process_environ() if environ is None else environ
-        if env is None:
-            env = environ.get("RTCONFIG_ENV") or None
-        sources = self.sources
-        problems = [d for d in sources.diagnostics if d.severity == "error"]
-        if env is not None and env not in sources.environments:
-            problems.append(_unknown_environment(sources, env, None))
-        settings, more = resolve_settings(sources, env, environ, base_url)
-        problems += [d for d in more if d.severity == "error"]
-        if problems:
-            raise ConfigError(problems)
-        return settings
+        (``rtconfig call reject|hangup``). :class:`ConfigError` when they are invalid.
+        :meth:`resolve_settings` says where each came from."""
+        return self.resolve_settings(env, environ=environ, base_url=base_url).settings
 
     def check(
         self,
@@ -216,29 +211,7 @@ class Config:
             if env is not None and env not in sources.environments:
                 diagnostics.append(_unknown_environment(sources, env, env_source))
         names = list(self.mintable()) if templates is None else list(templates)
-        for name in names:
-            known = sources.templates.get(name)
-            if known is None:
-                diagnostics.append(
-                    Diagnostic(
-                        "error",
-                        f"unknown template {name!r}" + did_you_mean(name, self.mintable()),
-                        code=C.UNKNOWN_TEMPLATE,
-                        file=sources.file,
-                    )
-                )
-            elif known.abstract:
-                diagnostics.append(
-                    Diagnostic(
-                        "error",
-                        f"template {name!r} is abstract: it is never rendered or minted by "
-                        "itself; choose a template that extends it",
-                        code=C.ABSTRACT_TEMPLATE,
-                        file=sources.file,
-                        line=known.header.line,
-                        template=name,
-                    )
-                )
+        diagnostics.extend(filter(None, map(self._unmintable, names)))
         if any(d.severity == "error" for d in diagnostics[len(sources.diagnostics) :]):
             return Check((), _dedupe(diagnostics))
         env_layers, set_layers, problems = override_layers(sources.templates, environ, sets)
@@ -256,7 +229,7 @@ class Config:
             )
         results: list[ResolvedTemplate] = []
         for env in env_list:
-            settings, problems = resolve_settings(sources, env, environ, base_url)
+            settings, problems = resolve_settings_layers(sources, env, environ, base_url)
             diagnostics.extend(problems)
             resolver = Resolver(sources, env, env_layers, set_layers)
             in_env: list[ResolvedTemplate] = []
@@ -264,7 +237,9 @@ class Config:
                 resolution = resolver.resolve(name)
                 if resolution is None:
                     continue
-                resolved, problems = validate(sources, name, env, settings, resolution, day)
+                resolved, problems = validate(
+                    sources, name, env, settings.settings, resolution, day, settings.fields
+                )
                 diagnostics.extend(problems)
                 if resolved is not None:
                     in_env.append(resolved)
@@ -275,6 +250,57 @@ class Config:
             for per_template in resolver.diagnostics.values():
                 diagnostics.extend(per_template)
         return Check(tuple(results), _dedupe(diagnostics))
+
+    def resolve_settings(
+        self,
+        env: str | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+        env_source: str | None = None,
+    ) -> ResolvedSettings:
+        """The ``[api]`` settings of ``env`` (default ``RTCONFIG_ENV``, else the default
+        environment), with where each came from (``explain --settings``); :class:`ConfigError`
+        if the file or the settings have errors. ``env_source`` names where ``env`` came from
+        (``RTCONFIG_ENV``), as for :meth:`check`."""
+        environ = process_environ() if environ is None else environ
+        if env is None:
+            env = environ.get("RTCONFIG_ENV") or None
+        unknown = (
+            None
+            if env is None or env in self.sources.environments
+            else _unknown_environment(self.sources, env, env_source)
+        )
+        resolved, problems = resolve_settings_layers(self.sources, env, environ, base_url)
+        errors = [
+            d
+            for d in (*self.sources.diagnostics, unknown, *problems)
+            if d is not None and d.severity == "error"
+        ]
+        if errors:
+            raise ConfigError(errors)
+        return resolved
+
+    def _unmintable(self, name: str) -> Diagnostic | None:
+        known = self.sources.templates.get(name)
+        if known is None:
+            return Diagnostic(
+                "error",
+                f"unknown template {name!r}" + did_you_mean(name, self.mintable()),
+                code=C.UNKNOWN_TEMPLATE,
+                file=self.sources.file,
+            )
+        if known.abstract:
+            return Diagnostic(
+                "error",
+                f"template {name!r} is abstract: it is never rendered or minted by itself; "
+                "choose a template that extends it",
+                code=C.ABSTRACT_TEMPLATE,
+                file=self.sources.file,
+                line=known.header.line,
+                template=name,
+            )
+        return None
 
 
 def _unknown_environment(sources: Sources, env: str, env_source: str | None) -> Diagnostic:

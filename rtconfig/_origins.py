@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
+from rtconfig._keys import KeyPath
+
 __all__ = ["FieldRecord", "Locator", "Origin", "OriginKind"]
 
 
@@ -16,12 +18,16 @@ class OriginKind(StrEnum):
     ENV_VAR = "env_var"  # RTCONFIG__T__FIELD
     SET = "set"  # --set T.field=VALUE
     FILE = "file"  # instructions_file
+    # Settings only ([api], explain --settings):
+    API = "api"  # an [api] or [environments.E.api] table
+    DEFAULT = "default"  # rtconfig's built-in default
+    FLAG = "flag"  # a command-line flag other than --set (--base-url)
 
 
 class Locator(Protocol):
     """Finds where a key path is written (a loaded TOML document)."""
 
-    def position(self, path: tuple[str | int, ...]) -> tuple[int, int] | None: ...
+    def position(self, path: KeyPath) -> tuple[int, int] | None: ...
 
 
 class Origin:
@@ -52,7 +58,7 @@ class Origin:
     env: str | None
     var: str | None
     source: str | None
-    key: tuple[str | int, ...] | None
+    key: KeyPath | None
     _line: int | None
     _col: int | None
     _locator: Locator | None
@@ -67,7 +73,7 @@ class Origin:
         env: str | None = None,
         var: str | None = None,
         source: str | None = None,
-        key: tuple[str | int, ...] | None = None,
+        key: KeyPath | None = None,
         locator: Locator | None = None,
     ) -> None:
         init = object.__setattr__  # __setattr__ below forbids changes after construction
@@ -142,6 +148,10 @@ class Origin:
             return self.var or "environment"
         if self.kind is OriginKind.SET:
             return "--set"
+        if self.kind is OriginKind.FLAG:
+            return self.source or "command line"
+        if self.kind is OriginKind.DEFAULT:
+            return "default"
         if self.file is None:
             return "?"
         return f"{self.file}:{self.line}" if self.line is not None else self.file
@@ -158,6 +168,13 @@ class Origin:
             return f"instructions_file {self.source} ({where})"
         if self.kind is OriginKind.ENV_VAR:
             return f"environment variable {where}"
+        if self.kind is OriginKind.API:
+            table = f"[environments.{self.env}.api]" if self.env else "[api]"
+            return f"{table} ({where})"
+        if self.kind is OriginKind.DEFAULT:
+            return "rtconfig's default"
+        if self.kind is OriginKind.FLAG:
+            return f"{where} on the command line"
         return "--set on the command line"
 
     def to_json(self) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,23 +13,27 @@ from rtconfig._codes import DiagnosticCode
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import Diagnostic
-from rtconfig._origins import FieldRecord, Origin
+from rtconfig._keys import MISSING, KeyPath
+from rtconfig._origins import FieldRecord, Origin, OriginKind
 from rtconfig._settings import SETTING_KEYS, Settings, check_setting
 from rtconfig._sources import Layer, Sources, TemplateSource
 from rtconfig._suggest import did_you_mean
-
-Path = tuple[str | int, ...]
 
 # Deeper chains are refused rather than risking Python's recursion limit; real files use < 10.
 MAX_INHERITANCE_DEPTH = 128
 
 __all__ = [
     "MAX_INHERITANCE_DEPTH",
+    "Inherited",
     "Resolution",
+    "ResolvedSettings",
     "ResolvedTemplate",
     "Resolver",
     "body_sha256",
+    "merge_layers",
     "resolve_settings",
+    "resolve_settings_layers",
+    "settings_layers",
 ]
 
 
@@ -43,7 +48,8 @@ class ResolvedTemplate:
     """A template resolved for one environment and validated: the exact body to send.
 
     ``fields`` maps every leaf's *template path* (``("audio", "output", "voice")``) to its
-    value and provenance. Arrays are leaves.
+    value and provenance. Arrays are leaves. ``settings_fields`` does the same for ``settings``
+    (see :meth:`settings_records`).
     """
 
     name: str
@@ -51,10 +57,13 @@ class ResolvedTemplate:
     endpoint: Endpoint
     settings: Settings
     body: dict[str, Any]
-    fields: Mapping[Path, FieldRecord]
+    fields: Mapping[KeyPath, FieldRecord]
     header: Origin
     description: str | None = None
     warnings: tuple[Diagnostic, ...] = field(default=())
+    settings_fields: Mapping[KeyPath, FieldRecord] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def sha256(self) -> str:
@@ -65,7 +74,20 @@ class ResolvedTemplate:
         """The same hash under the plan record's name (so the lock can project either)."""
         return body_sha256(self.body)
 
-    def origin_of(self, path: Path) -> Origin:
+    def settings_records(self) -> dict[KeyPath, FieldRecord]:
+        """Where each ``[api]`` setting came from, and what it overrode. ``endpoint`` is the
+        template's own when it sets one, overriding the setting's chain."""
+        records = dict(self.settings_fields)
+        own = self.fields.get(("endpoint",))
+        if own is not None:
+            under = records.get(("endpoint",))
+            chain = own.overridden
+            if under is not None:
+                chain = (*chain, (under.value, under.origin), *under.overridden)
+            records[("endpoint",)] = FieldRecord(own.value, own.origin, chain)
+        return dict(sorted(records.items()))
+
+    def origin_of(self, path: KeyPath) -> Origin:
         """The origin of the leaf at ``path`` or of the nearest enclosing leaf; else the header."""
         for end in range(len(path), 0, -1):
             record = self.fields.get(path[:end])
@@ -80,14 +102,43 @@ class ResolvedTemplate:
 @dataclass(slots=True)
 class Resolution:
     """What the layers built for one template in one environment: nested values (with the
-    field-like meta-keys ``endpoint`` and ``expires_after``) and a record per leaf."""
+    field-like meta-keys ``endpoint`` and ``expires_after``) and a record per leaf.
+
+    ``layers`` are the layers merged, lowest first, each with its own output (``Layer.values``,
+    or an inherited parent's resolution), kept for debugging: ``[l.label for l in r.layers]``.
+    """
 
     values: dict[str, Any]
-    records: dict[Path, FieldRecord]
+    records: dict[KeyPath, FieldRecord]
+    layers: tuple[Layer | Inherited, ...] = ()
 
     def copy(self) -> Resolution:
         # Nested tables are copied on write by the merge functions, so a shallow copy suffices.
-        return Resolution(dict(self.values), dict(self.records))
+        return Resolution(dict(self.values), dict(self.records), self.layers)
+
+
+@dataclass(frozen=True, slots=True)
+class Inherited:
+    """A parent template (``extends``), resolved fully, merged as one layer."""
+
+    name: str
+    resolution: Resolution
+
+    @property
+    def label(self) -> str:
+        return f"parent {self.name}"
+
+
+def merge_layers(layers: Sequence[Layer | Inherited]) -> Resolution:
+    """The one merge loop: each layer over the ones before it, lowest first (contract §3)."""
+    acc = Resolution({}, {})
+    for layer in layers:
+        if isinstance(layer, Inherited):
+            _inherit(acc, layer.resolution)
+        else:
+            _apply(acc, layer)
+    acc.layers = tuple(layers)
+    return acc
 
 
 class Resolver:
@@ -146,49 +197,52 @@ class Resolver:
         )
 
     def _resolve(self, template: TemplateSource) -> Resolution | None:
-        acc: Resolution | None = None
+        layers = self.layers(template)
+        return None if layers is None else merge_layers(layers)
+
+    def layers(self, template: TemplateSource) -> list[Layer | Inherited] | None:
+        """The layers of ``template`` in this environment, lowest first; None when a parent
+        cannot be resolved (its diagnostic says why)."""
+        parents: list[Layer | Inherited] = []
         for parent in template.extends:
-            if parent in self._stack:
-                chain = [*self._stack[self._stack.index(parent) :], parent]
-                self._fail(template, C.EXTENDS_CYCLE, "inheritance cycle: " + " -> ".join(chain))
-                return None
-            if parent not in self.sources.templates:
-                self._fail(
-                    template,
-                    C.UNKNOWN_TEMPLATE,
-                    f"unknown parent template {parent!r}"
-                    + did_you_mean(parent, self.sources.templates),
-                )
-                return None
-            if len(self._stack) >= MAX_INHERITANCE_DEPTH:
-                self._fail(
-                    template,
-                    C.LIMIT_EXCEEDED,
-                    f"inheritance chain is deeper than {MAX_INHERITANCE_DEPTH} templates "
-                    f"(the limit): {self._stack[0]} -> … -> {template.name} -> {parent}",
-                )
-                return None
-            resolved = self.resolve(parent)
+            resolved = self._parent(template, parent)
             if resolved is None:
-                return None  # the ancestor's own diagnostic says why
-            if acc is None:
-                acc = resolved.copy()
-            else:
-                _merge_resolution(acc, resolved)
-        if acc is None:
-            acc = Resolution({}, {})
-            star = self.environment.overlays.get("*") if self.environment else None
-            if star is not None:
-                _apply(acc, star)
-        _apply(acc, template.layer)
-        for layer in (
-            self.environment.overlays.get(template.name) if self.environment else None,
+                return None
+            parents.append(Inherited(parent, resolved))
+        environment = self.environment
+        star = environment.overlays.get("*") if environment and not parents else None
+        ordered = [
+            *parents,
+            star,
+            template.layer,
+            environment.overlays.get(template.name) if environment else None,
             self.env_layers.get(template.name),
             self.set_layers.get(template.name),
-        ):
-            if layer is not None:
-                _apply(acc, layer)
-        return acc
+        ]
+        return [layer for layer in ordered if layer is not None]
+
+    def _parent(self, template: TemplateSource, parent: str) -> Resolution | None:
+        if parent in self._stack:
+            chain = [*self._stack[self._stack.index(parent) :], parent]
+            self._fail(template, C.EXTENDS_CYCLE, "inheritance cycle: " + " -> ".join(chain))
+            return None
+        if parent not in self.sources.templates:
+            self._fail(
+                template,
+                C.UNKNOWN_TEMPLATE,
+                f"unknown parent template {parent!r}"
+                + did_you_mean(parent, self.sources.templates),
+            )
+            return None
+        if len(self._stack) >= MAX_INHERITANCE_DEPTH:
+            self._fail(
+                template,
+                C.LIMIT_EXCEEDED,
+                f"inheritance chain is deeper than {MAX_INHERITANCE_DEPTH} templates "
+                f"(the limit): {self._stack[0]} -> … -> {template.name} -> {parent}",
+            )
+            return None
+        return self.resolve(parent)
 
 
 def _apply(acc: Resolution, layer: Layer) -> None:
@@ -206,9 +260,9 @@ def _apply(acc: Resolution, layer: Layer) -> None:
 def _merge(
     dst: dict[str, Any],
     src: Mapping[str, Any],
-    prefix: Path,
-    origins: Mapping[Path, Origin],
-    records: dict[Path, FieldRecord],
+    prefix: KeyPath,
+    origins: Mapping[KeyPath, Origin],
+    records: dict[KeyPath, FieldRecord],
 ) -> None:
     # The hot loop of resolution: exact class checks and one records lookup per leaf.
     for key, value in src.items():
@@ -239,7 +293,7 @@ def _merge(
 
 
 def _overridden(
-    records: dict[Path, FieldRecord], path: Path, existing: Any
+    records: dict[KeyPath, FieldRecord], path: KeyPath, existing: Any
 ) -> tuple[tuple[Any, Origin], ...]:
     """The chain a new leaf at ``path`` overrides (and forgets the leaves it replaces)."""
     current = records.get(path)
@@ -252,13 +306,13 @@ def _overridden(
     return ()
 
 
-def _drop_under(records: dict[Path, FieldRecord], path: Path) -> list[FieldRecord]:
+def _drop_under(records: dict[KeyPath, FieldRecord], path: KeyPath) -> list[FieldRecord]:
     n = len(path)
     doomed = [p for p in records if p[:n] == path]
     return [records.pop(p) for p in doomed]
 
 
-def _walk_copying(acc: Resolution, path: Path, create: bool) -> dict[Any, Any] | None:
+def _walk_copying(acc: Resolution, path: KeyPath, create: bool) -> dict[Any, Any] | None:
     """The table holding ``path[-1]``, copying every table on the way (copy on write)."""
     acc.values = dict(acc.values)
     node: dict[Any, Any] = acc.values
@@ -277,7 +331,7 @@ def _walk_copying(acc: Resolution, path: Path, create: bool) -> dict[Any, Any] |
     return node
 
 
-def _remove(acc: Resolution, path: Path) -> None:
+def _remove(acc: Resolution, path: KeyPath) -> None:
     node = _walk_copying(acc, path, create=False)
     if node is not None and path[-1] in node:
         del node[path[-1]]
@@ -296,23 +350,27 @@ def _remove(acc: Resolution, path: Path) -> None:
 
 def _set_leaf(
     acc: Resolution,
-    path: Path,
+    path: KeyPath,
     value: Any,
     origin: Origin,
     more: tuple[tuple[Any, Origin], ...] = (),
 ) -> None:
     node = _walk_copying(acc, path, create=True)
     assert node is not None
-    existing = node.get(path[-1], _ABSENT)
+    existing = node.get(path[-1], MISSING)
     chain = _overridden(acc.records, path, existing)
     chain = (*chain, *(item for item in more if item not in chain))
     node[path[-1]] = value
     acc.records[path] = FieldRecord(value, origin, chain)
 
 
-def _merge_resolution(acc: Resolution, parent: Resolution) -> None:
+def _inherit(acc: Resolution, parent: Resolution) -> None:
     """A later parent wins, except with values ``acc`` already knows and overrode: in a diamond,
     a value inherited from the shared ancestor cannot undo the other parent's override."""
+    if not acc.values and not acc.records:  # the first parent: take it whole
+        acc.values = dict(parent.values)
+        acc.records = dict(parent.records)
+        return
     for path, record in parent.records.items():
         current = acc.records.get(path)
         if current is not None and (
@@ -323,7 +381,106 @@ def _merge_resolution(acc: Resolution, parent: Resolution) -> None:
         _set_leaf(acc, path, record.value, record.origin, record.overridden)
 
 
-_ABSENT: Any = object()
+@dataclass(frozen=True, slots=True)
+class ResolvedSettings:
+    """``[api]`` settings for one environment, and where each came from (``explain --settings``)."""
+
+    settings: Settings
+    fields: Mapping[KeyPath, FieldRecord]
+    layers: tuple[Layer, ...]
+    env: str | None = None
+
+
+def settings_layers(
+    sources: Sources,
+    env: str | None,
+    environ: Mapping[str, str],
+    base_url: str | None = None,
+) -> tuple[list[Layer], list[Diagnostic]]:
+    """The layers of ``[api]`` settings, lowest first: rtconfig's defaults, ``OPENAI_ORG_ID`` and
+    ``OPENAI_PROJECT_ID`` (as the openai SDK reads them when they are not given explicitly),
+    ``[api]``, ``[environments.E.api]``, ``OPENAI_BASE_URL``, ``--base-url``.
+
+    Values in the file were checked when it was read (an invalid one is left out here, so it
+    overrides nothing); the variable and the flag are checked here.
+    """
+    defaults = Layer(OriginKind.DEFAULT, dict(_DEFAULTS), fixed=dict(_DEFAULT_ORIGINS))
+    layers = [defaults]
+    sdk_values: dict[str, Any] = {}
+    sdk_origins: dict[KeyPath, Origin] = {}
+    for key, variable in SDK_DEFAULT_VARIABLES.items():
+        value = environ.get(variable)
+        if value and check_setting(key, value) is None:  # an unusable value is left out
+            sdk_values[key] = value
+            sdk_origins[(key,)] = Origin(OriginKind.ENV_VAR, var=variable)
+    if sdk_values:
+        layers.append(Layer(OriginKind.ENV_VAR, sdk_values, fixed=sdk_origins))
+    layers.append(_api_layer(sources, sources.api, ("api",), None))
+    environment = sources.environments.get(env) if env else None
+    if environment is not None:
+        at: KeyPath = ("environments", environment.name, "api")
+        layers.append(_api_layer(sources, environment.api, at, environment.name))
+    diagnostics: list[Diagnostic] = []
+    for value, origin in (
+        (environ.get("OPENAI_BASE_URL"), Origin(OriginKind.ENV_VAR, var="OPENAI_BASE_URL")),
+        (base_url, Origin(OriginKind.FLAG, source="--base-url")),
+    ):
+        if not value:
+            continue
+        problem = check_setting("base_url", value)
+        if problem:
+            where = origin.var or origin.source
+            diagnostics.append(
+                Diagnostic("error", problem, code=C.INVALID_SETTING, file=where, path="base_url")
+            )
+        else:
+            fixed: dict[KeyPath, Origin] = {("base_url",): origin}
+            layers.append(Layer(origin.kind, {"base_url": value}, fixed=fixed))
+    return layers, diagnostics
+
+
+def _api_layer(sources: Sources, table: Mapping[str, Any], at: KeyPath, env: str | None) -> Layer:
+    values = {
+        key: value
+        for key, value in table.items()
+        if key in SETTING_KEYS and check_setting(key, value) is None
+    }
+    return Layer(OriginKind.API, values, env=env, document=sources.document, base=at)
+
+
+def _default_values() -> dict[str, Any]:
+    """``Settings()``'s values as ``[api]`` would write them (unset ones left out)."""
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for field_ in dataclasses.fields(Settings):
+        value = getattr(defaults, field_.name)
+        if value is not None:
+            values[field_.name] = value.value if isinstance(value, Endpoint) else value
+    return values
+
+
+_DEFAULTS = _default_values()
+_DEFAULT_ORIGINS: dict[KeyPath, Origin] = {(key,): Origin(OriginKind.DEFAULT) for key in _DEFAULTS}
+
+
+def resolve_settings_layers(
+    sources: Sources,
+    env: str | None,
+    environ: Mapping[str, str],
+    base_url: str | None = None,
+) -> tuple[ResolvedSettings, list[Diagnostic]]:
+    """The settings for ``env`` through the same merge loop as templates, with provenance."""
+    layers, diagnostics = settings_layers(sources, env, environ, base_url)
+    merged = merge_layers(layers)
+    kwargs: dict[str, Any] = {
+        key: Endpoint(value) if key == "endpoint" else value
+        for key, value in merged.values.items()
+        if key in SETTING_KEYS
+    }
+    if isinstance(kwargs.get("base_url"), str):
+        kwargs["base_url"] = kwargs["base_url"].rstrip("/")
+    return ResolvedSettings(Settings(**kwargs), merged.records, tuple(layers), env), diagnostics
+
 
 # Settings the openai SDK takes from these variables when they are not given explicitly.
 SDK_DEFAULT_VARIABLES = {"organization": "OPENAI_ORG_ID", "project": "OPENAI_PROJECT_ID"}
@@ -335,39 +492,7 @@ def resolve_settings(
     environ: Mapping[str, str],
     base_url: str | None = None,
 ) -> tuple[Settings, list[Diagnostic]]:
-    """``[api]``, then ``[environments.E.api]``, then ``OPENAI_BASE_URL``, then ``--base-url``.
-
-    ``organization`` and ``project`` left unset by the file come from ``OPENAI_ORG_ID`` and
-    ``OPENAI_PROJECT_ID``, as the openai SDK reads them when they are not given explicitly.
-    Values in the file were checked when it was read; the variables and the flag are checked here.
-    """
-    merged: dict[str, Any] = {}
-    merged.update(sources.api)
-    environment = sources.environments.get(env) if env else None
-    if environment is not None:
-        merged.update(environment.api)
-    for key, variable in SDK_DEFAULT_VARIABLES.items():
-        if key not in merged and environ.get(variable):
-            merged[key] = environ[variable]
-    diagnostics: list[Diagnostic] = []
-    for value, where in (
-        (environ.get("OPENAI_BASE_URL"), "OPENAI_BASE_URL"),
-        (base_url, "--base-url"),
-    ):
-        if not value:
-            continue
-        problem = check_setting("base_url", value)
-        if problem:
-            diagnostics.append(
-                Diagnostic("error", problem, code=C.INVALID_SETTING, file=where, path="base_url")
-            )
-        else:
-            merged["base_url"] = value
-    kwargs: dict[str, Any] = {
-        key: Endpoint(value) if key == "endpoint" else value
-        for key, value in merged.items()
-        if key in SETTING_KEYS and check_setting(key, value) is None
-    }
-    if isinstance(kwargs.get("base_url"), str):
-        kwargs["base_url"] = kwargs["base_url"].rstrip("/")
-    return Settings(**kwargs), diagnostics
+    """``[api]``, then ``[environments.E.api]``, then ``OPENAI_BASE_URL``, then ``--base-url``
+    (see :func:`settings_layers`); the settings only, without their provenance."""
+    resolved, diagnostics = resolve_settings_layers(sources, env, environ, base_url)
+    return resolved.settings, diagnostics

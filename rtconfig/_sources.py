@@ -97,6 +97,24 @@ class Layer:
         self._cache[path] = origin
         return origin
 
+    @property
+    def label(self) -> str:
+        """Which layer this is, for debugging: ``template support``, ``--set support``."""
+        target = '"*"' if self.template in (None, "*") else self.template
+        names = {
+            OriginKind.TEMPLATE: f"template {target}",
+            OriginKind.ENVIRONMENT: f"environment {self.env} overlay {target}",
+            OriginKind.ENV_VAR: (
+                f"RTCONFIG__ variables for {target}"
+                if self.template is not None
+                else "OPENAI_ORG_ID and OPENAI_PROJECT_ID"
+            ),
+            OriginKind.SET: f"--set for {target}",
+            OriginKind.API: f"[environments.{self.env}.api]" if self.env else "[api]",
+            OriginKind.DEFAULT: "rtconfig's defaults",
+        }
+        return names.get(self.kind, self.kind.value)
+
     def leaf_origins(self) -> dict[KeyPath, Origin]:
         """The origin of every leaf of ``values``, computed once per layer."""
         if self._leaves is None:

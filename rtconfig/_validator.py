@@ -4,6 +4,7 @@ point at the line that set each offending value."""
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rtconfig._codes import DiagnosticCode as C
@@ -11,7 +12,7 @@ from rtconfig._endpoints import Endpoint, body_from_template, template_path
 from rtconfig._errors import Diagnostic
 from rtconfig._keys import KeyPath, format_path
 from rtconfig._lifecycle import LIFECYCLE, lifecycle_problems
-from rtconfig._origins import Origin
+from rtconfig._origins import FieldRecord, Origin
 from rtconfig._resolver import Resolution, ResolvedTemplate
 from rtconfig._settings import Settings, endpoint_unreliable
 from rtconfig._sources import Sources
@@ -47,6 +48,7 @@ def validate(
     settings: Settings,
     resolution: Resolution,
     today: _dt.date | None = None,
+    settings_fields: Mapping[KeyPath, FieldRecord] | None = None,
 ) -> tuple[ResolvedTemplate | None, list[Diagnostic]]:
     """Check one resolved template against its endpoint; the template when it has no errors.
 
@@ -71,6 +73,7 @@ def validate(
         fields=resolution.records,
         header=template.header,
         description=template.description,
+        settings_fields=settings_fields or {},
     )
     problems: list[Any] = list(check_body(endpoint, body))
     v1 = _v1_default(sources, env, endpoint, endpoint_value, fields)

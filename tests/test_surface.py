@@ -45,6 +45,7 @@ def test_the_stage_functions_and_their_value_types_are_exported() -> None:
         "Config",
         "Check",
         "ResolvedTemplate",
+        "ResolvedSettings",
         "Settings",
         "Plan",
         "PlanRecord",

@@ -23,8 +23,10 @@ from rtconfig._cli._complete import complete_templates
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._config import ALL_ENVIRONMENTS, load
 from rtconfig._environ import process_environ
-from rtconfig._errors import ConfigError, format_path
+from rtconfig._errors import ConfigError
+from rtconfig._keys import KeyPath, format_path, label
 from rtconfig._origins import FieldRecord
+from rtconfig._resolver import ResolvedTemplate
 
 FILE = click.Path(dir_okay=False, path_type=str)
 
@@ -135,59 +137,106 @@ def render(
 
 @main.command()
 @click.argument("file", type=FILE)
-@click.argument("template", shell_complete=complete_templates)
+@click.argument("template", required=False, shell_complete=complete_templates)
 @click.argument("path", required=False)
 @env_option
 @set_option
+@click.option(
+    "--settings",
+    "show_settings",
+    is_flag=True,
+    help="Explain the [api] settings (base_url, endpoint, api_key_env, …) instead of the "
+    "fields; TEMPLATE is then optional.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @handle_errors
 def explain(
     file: str,
-    template: str,
+    template: str | None,
     path: str | None,
     env: str | None,
     sets: tuple[str, ...],
+    show_settings: bool,
     as_json: bool,
 ) -> None:
     """Show each field's value, where it came from, and what it overrode.
 
-    PATH narrows the output to one field or table (e.g. audio.output).
+    PATH narrows the output to one field or table (e.g. audio.output). With --settings, the
+    same for the connection settings: rtconfig's defaults, OPENAI_ORG_ID/OPENAI_PROJECT_ID,
+    [api], [environments.E.api], OPENAI_BASE_URL (and the template's own endpoint when TEMPLATE
+    is given).
     """
-    resolved = load(file).resolve(
-        template, env, environ=process_environ(), sets=sets, env_source=env_source()
-    )
+    if template is None and not show_settings:
+        raise click.UsageError("missing argument 'TEMPLATE' (or pass --settings)")
+    if template is None and sets:
+        raise click.UsageError(
+            "--set sets a template's fields, not [api] settings: name the TEMPLATE to explain "
+            "its settings with the override, or drop --set"
+        )
+    resolved, env_name, records = _explained(file, template, env, sets, show_settings)
+    name = resolved.name if resolved is not None else None
+    endpoint = resolved.endpoint.value if resolved is not None else None
     fields = [
         (format_path(leaf), record)
-        for leaf, record in resolved.fields.items()
+        for leaf, record in records.items()
         if path is None or _within(format_path(leaf), path)
     ]
     if path is not None and not fields:
-        from rtconfig._field_lookup import no_such_field
-
-        session = resolved.body.get("session")
-        kind = session.get("type") if isinstance(session, dict) else None
-        problem = no_such_field(resolved.endpoint, kind, path)
         raise ConfigError.single(
-            problem
-            or f"no field at {path!r}: it is not set by any layer (the API default applies)",
+            _not_found(None if show_settings else resolved, path),
             code=C.NOT_FOUND,
             file=file,
             template=template,
             env=env,
         )
     if as_json:
+        key = "settings" if show_settings else "fields"
         echo_json(
             {
                 "format_version": FORMAT_VERSION,
-                "template": resolved.name,
-                "env": resolved.env,
-                "endpoint": resolved.endpoint.value,
-                "fields": [_field_json(dotted, record) for dotted, record in fields],
+                "template": name,
+                "env": env_name,
+                "endpoint": endpoint,
+                key: [_field_json(dotted, record) for dotted, record in fields],
             }
         )
         return
-    title = resolved.name + (f" [{resolved.env}]" if resolved.env else "")
-    click.echo(f"{title} -> POST {resolved.endpoint.value}")
+    title = label(name or "settings", env_name)
+    if show_settings:
+        click.echo(f"{title}: connection settings" if template else title)
+    else:
+        click.echo(f"{title} -> POST {endpoint}")
+    _echo_records(fields)
+
+
+def _explained(
+    file: str, template: str | None, env: str | None, sets: tuple[str, ...], show_settings: bool
+) -> tuple[ResolvedTemplate | None, str | None, dict[KeyPath, FieldRecord]]:
+    """(template, environment, records) that ``explain`` shows: the template's fields, its
+    connection settings (``--settings``), or the environment's settings (no TEMPLATE)."""
+    config = load(file)
+    environ = process_environ()
+    if template is None:
+        settings = config.resolve_settings(env, environ=environ, env_source=env_source())
+        return None, settings.env, dict(sorted(settings.fields.items()))
+    resolved = config.resolve(template, env, environ=environ, sets=sets, env_source=env_source())
+    records = resolved.settings_records() if show_settings else dict(resolved.fields)
+    return resolved, resolved.env, records
+
+
+def _not_found(resolved: ResolvedTemplate | None, path: str) -> str:
+    """Why ``explain``'s PATH shows nothing: not a field of the API, or set by no layer."""
+    if resolved is None:
+        return f"no setting at {path!r}: it is not set by any layer"
+    from rtconfig._field_lookup import no_such_field
+
+    session = resolved.body.get("session")
+    kind = session.get("type") if isinstance(session, dict) else None
+    problem = no_such_field(resolved.endpoint, kind, path)
+    return problem or f"no field at {path!r}: it is not set by any layer (the API default applies)"
+
+
+def _echo_records(fields: list[tuple[str, FieldRecord]]) -> None:
     for dotted, record in fields:
         click.echo(f"{dotted} = {_short(record.value)}")
         click.echo(f"    from {record.origin.describe()}")
