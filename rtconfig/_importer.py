@@ -37,8 +37,8 @@ from rtconfig._endpoints import (
 )
 from rtconfig._errors import ConfigError, Diagnostic
 from rtconfig._keys import KeyPath, format_path
-from rtconfig._plan.make import same_value
 from rtconfig._sources import iter_leaves
+from rtconfig._values import same_value
 
 if TYPE_CHECKING:
     from rtconfig._checks import Problem

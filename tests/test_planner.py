@@ -11,10 +11,11 @@ import pytest
 
 from rtconfig._config import load
 from rtconfig._plan.lock import Lock, build_lock
-from rtconfig._plan.make import diff_fields, make_plan, same_value
+from rtconfig._plan.make import diff_fields, make_plan
 from rtconfig._plan.records import Plan, PlanRecord
 from rtconfig._plan.render import locked_mismatches
 from rtconfig._resolver import ResolvedTemplate
+from rtconfig._values import same_value
 
 GA = """
 [api]

@@ -12,7 +12,6 @@ any decision of its own.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -33,29 +32,12 @@ from rtconfig._plan.records import (
 )
 from rtconfig._resolver import ResolvedTemplate
 from rtconfig._sources import iter_leaves
+from rtconfig._values import canonical_json, same_value
 
-__all__ = ["diff_fields", "make_plan", "same_value"]
+__all__ = ["diff_fields", "make_plan"]
 
 
 # --- values and leaves -----------------------------------------------------------------------
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """JSON equality with JSON's types: ``1 == 1.0`` but ``true != 1``; arrays in order."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, int | float) and isinstance(b, int | float):
-        return a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and bool(a == b)
-
-
-def _canonical(value: Any) -> str:
-    """The form the body hash sees: ``1`` and ``1.0`` differ here, as they do on the wire."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def diff_fields(
@@ -93,7 +75,7 @@ def diff_fields(
         value = new[path]
         if path not in old:
             out.append((path, "add", None, value))
-        elif _canonical(old[path]) != _canonical(value):
+        elif canonical_json(old[path]) != canonical_json(value):
             out.append((path, "update", old[path], value))
         out.extend((gone, "remove", old[gone], None) for gone in behind.get(i, ()))
     out.extend((gone, "remove", old[gone], None) for gone in tail)

@@ -1,0 +1,44 @@
+"""The code's shape: data flows one way (the front half never imports the back half), and the
+modules and functions split for issue 10 stay within the house limits (≲ 600 / ≲ 60 lines)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import rtconfig
+
+ROOT = Path(rtconfig.__file__).resolve().parent
+BACK_HALF = ("rtconfig._plan", "rtconfig._apply")
+# What may compose both halves: the facade (Config.plan), the package's exports, the CLI, the
+# server, and the back half itself.
+COMPOSERS = ("__init__.py", "_config.py", "_cli", "serve", "_plan", "_apply")
+
+
+def _imports(tree: ast.AST) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+    return found
+
+
+def test_the_front_half_imports_nothing_from_the_back_half() -> None:
+    """No loading/resolving/validating/importing module imports ``rtconfig._plan`` or
+    ``rtconfig._apply``, not even lazily inside a function: what both need (``same_value``)
+    lives in a neutral module."""
+    offenders = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[0] in COMPOSERS:
+            continue
+        bad = [
+            f"{line}: {module}"
+            for line, module in _imports(ast.parse(path.read_text(encoding="utf-8")))
+            if module.startswith(BACK_HALF)
+        ]
+        if bad:
+            offenders[str(relative)] = bad
+    assert offenders == {}
