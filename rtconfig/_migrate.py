@@ -25,7 +25,7 @@ from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import Diagnostic
 from rtconfig._ga_mapping import RENAMES, SessionKind, kind_of, map_path, map_value
-from rtconfig._keys import format_path
+from rtconfig._keys import format_path, label
 from rtconfig._lifecycle import replacement_for
 from rtconfig._loader import Document, parse_document
 from rtconfig._overrides import ENV_PREFIX
@@ -558,9 +558,8 @@ def _lock_notes(beta: Mapping[str, Endpoint], lock_path: Path | None) -> list[Di
         out.append(
             Diagnostic(
                 "warning",
-                f"the lock entry of {name!r}"
-                + (f" [{entry['env']}]" if entry.get("env") else "")
-                + " records a beta body; run `rtconfig lock` after migrating",
+                f"the lock entry of {label(repr(name), entry.get('env') or None)} records a "
+                "beta body; run `rtconfig lock` after migrating",
                 code=C.MIGRATE_LOSSY,
                 file=str(lock_path),
                 line=line,

@@ -4,6 +4,7 @@ modules and functions split for issue 10 stay within the house limits (≲ 600 /
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import rtconfig
@@ -42,3 +43,30 @@ def test_the_front_half_imports_nothing_from_the_back_half() -> None:
         if bad:
             offenders[str(relative)] = bad
     assert offenders == {}
+
+
+# A ``name [env]`` label built inline: ``f" [{t.env}]"``, ``f"[{entry['env']}]"``.
+_INLINE_LABEL = re.compile(r"""\[\{[\w.]*(?:\benv\b|\[['"]env['"]\])[^}]*\}\]""")
+# _keys.label itself; env_label ("[production]" / "[default environment]") names an environment
+# alone; the apply package is another engineer's.
+_LABEL_HOMES = ("_keys.py", "_plan/records.py", "_apply/")
+
+
+def test_the_name_env_label_is_built_in_one_place() -> None:
+    """No module builds ``name [env]`` by hand: they call ``rtconfig._keys.label``."""
+    offenders = []
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(_LABEL_HOMES):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _INLINE_LABEL.search(line):
+                offenders.append(f"{relative}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_the_inline_label_pattern_sees_the_copies_it_replaced() -> None:
+    """The check above is not vacuous: it matches the forms that were written inline."""
+    assert _INLINE_LABEL.search('+ (f" [{t.env}]" if t.env is not None else "")')
+    assert _INLINE_LABEL.search("""+ (f" [{entry['env']}]" if entry.get("env") else "")""")
+    assert not _INLINE_LABEL.search('f"{saved.config_file} [{envs}]"')

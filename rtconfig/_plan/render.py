@@ -213,9 +213,7 @@ def _template(out: _Out, t: PlanRecord, plan: Plan, explain: bool) -> None:
     out.add(
         "  "
         + out.style(symbol, symbol)
-        + f' template "{t.name}"'
-        + (f" [{t.env}]" if t.env is not None else "")
-        + f" -> POST {t.endpoint.value}"
+        + f" template {label(_quoted(t.name), t.env)} -> POST {t.endpoint.value}"
     )
     if explain:
         carriers = ", ".join(_carriers(t))
@@ -238,6 +236,10 @@ def _template(out: _Out, t: PlanRecord, plan: Plan, explain: bool) -> None:
         out.add("      " + out.style(f"# ({_n(hidden, 'field')} at their default hidden)", "#"))
 
 
+def _quoted(name: str) -> str:
+    return f'"{name}"'
+
+
 def _removed(out: _Out, r: LockEntry, plan: Plan) -> None:
     lock = plan.lock_file or "the lock file"
     where = plan.config_file or "the configuration"
@@ -247,9 +249,7 @@ def _removed(out: _Out, r: LockEntry, plan: Plan) -> None:
     out.add(
         "  "
         + out.style("-", "-")
-        + f' template "{r.name}"'
-        + (f" [{r.env}]" if r.env is not None else "")
-        + f" -> POST {r.endpoint.value}"
+        + f" template {label(_quoted(r.name), r.env)} -> POST {r.endpoint.value}"
     )
 
 
