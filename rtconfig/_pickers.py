@@ -5,7 +5,8 @@ with a before-validator. They live here, not beside the models, so that a valida
 a cached core schema (:mod:`rtconfig._validator_cache`) can name them without importing the
 models: :func:`spec_of` says how to rebuild one of them and :func:`rebuild` turns that back into
 an equal callable. The pickers are plain closures (pydantic-core calls them for every union it
-validates). Importing this module imports nothing heavier than ``pydantic_core``.
+validates). Importing this module imports nothing heavier than ``pydantic_core`` (and
+rtconfig's shared vocabulary, :mod:`rtconfig._keys`, for the one "missing" sentinel).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from rtconfig._keys import MISSING
+
 __all__ = ["by_shape", "by_type", "rebuild", "spec_of", "strict_int"]
 
 Picker = Callable[[Any], "str | None"]
 
 _KINDS: Mapping[str, type] = {"str": str, "int": int, "list": list, "dict": dict}
-_ABSENT = object()
 # How each picker made here was made: functions hash by identity, and live as long as the
 # models (or a cached validator) that hold them.
 _SPECS: dict[Callable[..., Any], dict[str, Any]] = {}
@@ -48,8 +50,8 @@ def by_type(tags: Mapping[str, str], default: str | None = None, **shapes: str) 
 
     def pick(value: Any) -> str | None:
         if isinstance(value, dict):
-            kind = value.get("type", _ABSENT)
-            if kind is _ABSENT:
+            kind = value.get("type", MISSING)
+            if kind is MISSING:
                 return default
             return tags.get(kind) if isinstance(kind, str) else None
         return shape(value) if shape is not None else None

@@ -70,3 +70,36 @@ def test_the_inline_label_pattern_sees_the_copies_it_replaced() -> None:
     assert _INLINE_LABEL.search('+ (f" [{t.env}]" if t.env is not None else "")')
     assert _INLINE_LABEL.search("""+ (f" [{entry['env']}]" if entry.get("env") else "")""")
     assert not _INLINE_LABEL.search('f"{saved.config_file} [{envs}]"')
+
+
+# _checks.py still has its own ``_ABSENT`` (another engineer's module this session; reported).
+_SENTINEL_PENDING = {"_checks.py"}
+
+
+def _private_sentinels(tree: ast.Module) -> list[str]:
+    names = []
+    for node in tree.body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+            continue
+        value = node.value
+        if not isinstance(value, ast.Call) or value.args:
+            continue
+        if isinstance(value.func, ast.Name) and value.func.id == "object":
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.extend(t.id for t in targets if isinstance(t, ast.Name))
+    return [n for n in names if any(w in n.upper() for w in ("ABSENT", "MISSING", "UNSET"))]
+
+
+def test_one_missing_sentinel() -> None:
+    """The "no value here" sentinel is ``rtconfig._keys.MISSING`` everywhere: no module makes
+    its own ``_ABSENT = object()``."""
+    offenders = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in _SENTINEL_PENDING:
+            continue
+        found = _private_sentinels(ast.parse(path.read_text(encoding="utf-8")))
+        if found:
+            offenders[relative] = found
+    assert offenders == {}
+    assert _private_sentinels(ast.parse("_ABSENT = object()")) == ["_ABSENT"]
