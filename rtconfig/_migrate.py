@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import Array, InlineTable, Item, Table
 
 from rtconfig._codes import DiagnosticCode as C
@@ -182,20 +184,13 @@ class _Notes:
 
 def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _Notes) -> None:
     api = tdoc.get("api")
-    if isinstance(api, Table | InlineTable) and api.get("endpoint") in [e.value for e in BETA]:
+    if isinstance(api, _TABLE_LIKE) and api.get("endpoint") in [e.value for e in BETA]:
         _set_keeping_trivia(api, "endpoint", GA.value)
     templates = tdoc.get("templates")
     replaced = _shared_formats(tdoc)
     for name, endpoint in beta.items():
-        table = templates.get(name) if templates is not None else None
-        if not isinstance(table, Table | InlineTable):
-            notes.error(
-                ("templates", name),
-                f"template {name!r} is written with dotted keys outside its own table; "
-                f"migrate rewrites [templates.{name}] tables and inline tables only: move its "
-                "keys under a [templates.NAME] header and run migrate again",
-                name,
-            )
+        table: Any = templates.get(name) if templates is not None else None
+        if _refused(table, ("templates", name), notes, name):
             continue
         kind = kind_of(endpoint)
         at: TomlPath = ("templates", name)
@@ -205,12 +200,12 @@ def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _
     kinds = {kind_of(ep) for ep in beta.values()}
     for env, env_table in _tables(tdoc.get("environments")):
         env_api = env_table.get("api")
-        if isinstance(env_api, Table | InlineTable) and env_api.get("endpoint") in [
-            e.value for e in BETA
-        ]:
+        if isinstance(env_api, _TABLE_LIKE) and env_api.get("endpoint") in [e.value for e in BETA]:
             _set_keeping_trivia(env_api, "endpoint", GA.value)
         for target, overlay in _tables(env_table.get("templates")):
             at = ("environments", env, "templates", target)
+            if (target == "*" or target in beta) and _refused(overlay, at, notes, target):
+                continue
             if target == "*":
                 star: SessionKind = "transcription" if kinds == {"transcription"} else "realtime"
                 _rewrite_layer(overlay, star, at, notes, None)
@@ -218,6 +213,26 @@ def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _
                 _rewrite_layer(overlay, kind_of(beta[target]), at, notes, target, replaced)
 
 
+def _refused(table: Any, at: TomlPath, notes: _Notes, template: str | None) -> bool:
+    """A layer that is not one table (top-level dotted keys, or parts with other tables between
+    them: tomlkit's out-of-order proxy) is refused with an error: its keys are rewritten in
+    place, which needs the one table that holds them."""
+    if isinstance(table, Table | InlineTable):
+        return False
+    header = ".".join(p if _BARE_KEY.fullmatch(p) else json.dumps(p) for p in map(str, at))
+    what = f"template {at[1]!r}" if at[0] == "templates" else f"the overlay [{header}]"
+    notes.error(
+        at,
+        f"{what} is written with dotted keys outside its own table, or in parts with other "
+        f"tables between them; migrate rewrites [{header}] tables kept in one piece and inline "
+        f"tables only: move its keys under one [{header}] header, its sub-tables right after "
+        "it, and run migrate again",
+        None if template == "*" else template,
+    )
+    return True
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _FORMATS = ("input_audio_format", "output_audio_format")
 
 
@@ -232,10 +247,17 @@ def _shared_formats(tdoc: Any) -> frozenset[str]:
     return frozenset(k for k in _FORMATS if sum(k in layer for layer in layers) > 1)
 
 
+# A table split by another table between its parts (``[templates.a]``, ``[environments.x]``,
+# ``[templates.b]``) comes back from tomlkit as an out-of-order proxy: a mapping over the parts,
+# not a Table. Reading it, and setting a key that exists, work through the proxy.
+_TABLE_LIKE = (Table, InlineTable, OutOfOrderTableProxy)
+
+
 def _tables(node: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(node, Table | InlineTable):
+    """The sub-tables of ``node`` (a table, an inline table or an out-of-order proxy)."""
+    if isinstance(node, _TABLE_LIKE):
         for key, value in list(node.items()):
-            if isinstance(value, Table | InlineTable):
+            if isinstance(value, _TABLE_LIKE):
                 yield key, value
     return
 
@@ -395,7 +417,9 @@ def _inline(value: Any) -> Item:
 
 
 def _set_keeping_trivia(table: Any, key: str, value: Any) -> None:
-    _replace(table, key, (key,), _item_like(value, table[key]))
+    """Replace the value of an existing ``key``, keeping the key, its place and its comment
+    (also through an out-of-order proxy, which sets it in the part that holds it)."""
+    table[key] = _item_like(value, table[key])
 
 
 def _plain(value: Any) -> Any:
@@ -438,8 +462,8 @@ def _transcription_of(table: Any) -> tuple[Any, TomlPath]:
     for path in (("audio", "input", "transcription"), ("input_audio_transcription",)):
         node = table
         for part in path:
-            node = node.get(part) if isinstance(node, Table | InlineTable) else None
-        if isinstance(node, Table | InlineTable):
+            node = node.get(part) if isinstance(node, _TABLE_LIKE) else None
+        if isinstance(node, _TABLE_LIKE):
             return node, path
     return None, ()
 

@@ -384,3 +384,107 @@ def test_what_migrate_cannot_rewrite_is_an_error_not_a_traceback(tmp_path: pathl
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "s.toml:1:1: error: a: template 'a' is written with dotted keys" in out.stderr
     assert (tmp_path / "s.toml").read_text() == text
+
+
+# --- tables in parts: tomlkit's out-of-order proxies --------------------------------------------
+
+OUT_OF_ORDER_GA = """\
+[templates.a]
+type = "realtime"
+model = "gpt-realtime"  # pinned
+
+[environments.prod.templates.a]
+model = "gpt-realtime-mini"
+
+[templates.b]
+type = "realtime"
+model = "gpt-4o-realtime-preview"
+
+[environments.dev.templates.b]
+instructions = "Be brief."
+"""
+
+
+def test_models_replaces_models_in_tables_that_come_after_an_environments_table(
+    tmp_path: pathlib.Path,
+) -> None:
+    """--models finds every template and overlay when ``[templates.b]`` follows an
+    ``[environments…]`` table (and ``environments`` itself is split by it), keeping comments."""
+    result = migrate_text(
+        OUT_OF_ORDER_GA, "sessions.toml", base_dir=tmp_path, environ=TODAY, models=True
+    )
+    assert result.ok, [str(d) for d in result.diagnostics]
+    assert 'model = "gpt-realtime-2.1"  # pinned' in result.migrated
+    assert 'model = "gpt-realtime-2.1-mini"' in result.migrated  # the prod overlay
+    assert result.migrated.count('model = "gpt-realtime-2.1"\n') == 1  # template b
+    assert "gpt-4o-realtime-preview" not in result.migrated
+    assert result.migrated.splitlines()[4] == "[environments.prod.templates.a]"  # order kept
+    rendered(result.migrated, tmp_path)  # still valid
+
+
+OUT_OF_ORDER_BETA = """\
+[api]
+endpoint = "realtime/sessions"
+
+[templates.a]
+model = "gpt-realtime-2.1"
+input_audio_format = "pcm16"
+voice = "alloy"
+
+[environments.prod.templates.a]
+input_audio_format = "g711_ulaw"
+
+[templates.b]
+model = "gpt-realtime-2.1"
+voice = "alloy"
+
+[environments.dev.templates.b]
+voice = "marin"
+"""
+
+
+def test_overlays_in_an_environments_table_split_by_templates_migrate_exactly(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Plain migrate rewrites the overlays of ``[environments…]`` tables separated by a
+    ``[templates…]`` table (they were skipped, and the result refused), exactly."""
+    migrated, _ = assert_migrates_exactly(OUT_OF_ORDER_BETA, tmp_path)
+    assert '[environments.dev.templates.b]\naudio.output.voice = "marin"' in migrated
+    assert 'audio.input.format = {type = "audio/pcmu"}' in migrated
+
+
+@pytest.mark.parametrize(
+    ("text", "header", "line"),
+    [
+        (
+            '[api]\nendpoint = "realtime/sessions"\n\n[templates.a]\nmodel = "gpt-realtime"\n\n'
+            '[environments.prod.templates.a]\nvoice = "alloy"\n\n'
+            '[templates.a.turn_detection]\ntype = "server_vad"\n',
+            "templates.a",
+            4,
+        ),
+        (
+            '[api]\nendpoint = "realtime/sessions"\n\n[templates.a]\nmodel = "gpt-realtime"\n\n'
+            '[environments.prod.templates.a]\nvoice = "alloy"\n\n[templates.b]\n'
+            'model = "gpt-realtime"\n\n[environments.prod.templates.a.turn_detection]\n'
+            'type = "server_vad"\n',
+            "environments.prod.templates.a",
+            7,
+        ),
+    ],
+    ids=["template", "overlay"],
+)
+def test_a_layer_split_in_parts_is_refused_with_advice_not_a_traceback(
+    tmp_path: pathlib.Path, text: str, header: str, line: int
+) -> None:
+    """A beta template or overlay whose sub-table comes after another table is an error at its
+    header that says how to fix it; nothing is written."""
+    (tmp_path / "s.toml").write_text(text)
+    out = run("migrate", "s.toml", "--write", cwd=tmp_path)
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "internal" not in out.stderr
+    assert f"s.toml:{line}:1: error:" in out.stderr
+    assert "in parts with other tables between them" in out.stderr
+    assert f"move its keys under one [{header}] header, its sub-tables right after it" in (
+        out.stderr
+    )
+    assert (tmp_path / "s.toml").read_text() == text
