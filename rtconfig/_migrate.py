@@ -14,15 +14,15 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.container import OutOfOrderTableProxy
-from tomlkit.items import Array, InlineTable, Item, Table
+from tomlkit.items import Array, InlineTable, Table
 
+from rtconfig import _toml_edit as toml_edit
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import Diagnostic
@@ -39,7 +39,7 @@ __all__ = ["Migration", "migrate_text"]
 
 GA = Endpoint.CLIENT_SECRETS
 BETA = (Endpoint.SESSIONS, Endpoint.TRANSCRIPTION_SESSIONS)
-TomlPath = tuple[str, ...]  # a key path in the TOML document (no array indices)
+TomlPath = toml_edit.TomlPath
 _META = ("extends", "abstract", "description", "endpoint", "instructions_file", "expires_after")
 
 
@@ -184,8 +184,8 @@ class _Notes:
 
 def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _Notes) -> None:
     api = tdoc.get("api")
-    if isinstance(api, _TABLE_LIKE) and api.get("endpoint") in [e.value for e in BETA]:
-        _set_keeping_trivia(api, "endpoint", GA.value)
+    if isinstance(api, toml_edit.TABLE_LIKE) and api.get("endpoint") in [e.value for e in BETA]:
+        toml_edit.set_keeping_trivia(api, "endpoint", GA.value)
     templates = tdoc.get("templates")
     replaced = _shared_formats(tdoc)
     for name, endpoint in beta.items():
@@ -196,13 +196,15 @@ def _rewrite(tdoc: Any, sources: Sources, beta: Mapping[str, Endpoint], notes: _
         at: TomlPath = ("templates", name)
         _rewrite_layer(table, kind, at, notes, name, replaced)
         if not sources.templates[name].extends and "type" not in table:
-            _insert(table, _first_field_index(table), "type", kind)
+            toml_edit.insert(table, _first_field_index(table), "type", kind)
     kinds = {kind_of(ep) for ep in beta.values()}
-    for env, env_table in _tables(tdoc.get("environments")):
+    for env, env_table in toml_edit.tables(tdoc.get("environments")):
         env_api = env_table.get("api")
-        if isinstance(env_api, _TABLE_LIKE) and env_api.get("endpoint") in [e.value for e in BETA]:
-            _set_keeping_trivia(env_api, "endpoint", GA.value)
-        for target, overlay in _tables(env_table.get("templates")):
+        if isinstance(env_api, toml_edit.TABLE_LIKE) and env_api.get("endpoint") in [
+            e.value for e in BETA
+        ]:
+            toml_edit.set_keeping_trivia(env_api, "endpoint", GA.value)
+        for target, overlay in toml_edit.tables(env_table.get("templates")):
             at = ("environments", env, "templates", target)
             if (target == "*" or target in beta) and _refused(overlay, at, notes, target):
                 continue
@@ -241,25 +243,10 @@ def _shared_formats(tdoc: Any) -> frozenset[str]:
     layer replaces a lower one; a GA format is a table, which would *merge*
     (``{type = "audio/pcmu"}`` over ``{type = "audio/pcm", rate = 24000}`` keeps the rate):
     such a layer must unset the lower one first."""
-    layers = [table for _, table in _tables(tdoc.get("templates"))]
-    for _, env_table in _tables(tdoc.get("environments")):
-        layers.extend(table for _, table in _tables(env_table.get("templates")))
+    layers = [table for _, table in toml_edit.tables(tdoc.get("templates"))]
+    for _, env_table in toml_edit.tables(tdoc.get("environments")):
+        layers.extend(table for _, table in toml_edit.tables(env_table.get("templates")))
     return frozenset(k for k in _FORMATS if sum(k in layer for layer in layers) > 1)
-
-
-# A table split by another table between its parts (``[templates.a]``, ``[environments.x]``,
-# ``[templates.b]``) comes back from tomlkit as an out-of-order proxy: a mapping over the parts,
-# not a Table. Reading it, and setting a key that exists, work through the proxy.
-_TABLE_LIKE = (Table, InlineTable, OutOfOrderTableProxy)
-
-
-def _tables(node: Any) -> Iterator[tuple[str, Any]]:
-    """The sub-tables of ``node`` (a table, an inline table or an out-of-order proxy)."""
-    if isinstance(node, _TABLE_LIKE):
-        for key, value in list(node.items()):
-            if isinstance(value, _TABLE_LIKE):
-                yield key, value
-    return
 
 
 def _first_field_index(table: Any) -> int:
@@ -288,7 +275,7 @@ def _rewrite_layer(
         ".".join(renames[k]) for k in _FORMATS if k in replaced and k in table and k in renames
     ]
     if table.get("endpoint") in [e.value for e in BETA]:
-        _set_keeping_trivia(table, "endpoint", GA.value)
+        toml_edit.set_keeping_trivia(table, "endpoint", GA.value)
     for key in ("null", "unset"):
         if key in table:
             _rewrite_paths(table, key, kind, (*at, key), notes, template)
@@ -299,36 +286,40 @@ def _rewrite_layer(
             notes.warn((*at, key), _drop_note(key, value, kind), template)
             table.remove(key)
             continue
-        mapped, note = map_value(key, _plain(value), kind)
+        mapped, note = map_value(key, toml_edit.plain(value), kind)
         if note is not None:
             notes.warn((*at, key), note, template)
         new_path = renames.get(key)
         if isinstance(value, Table) and not value.is_super_table() and new_path is not None:
             moved_tables.append((key, value))
             continue
-        if mapped != _plain(value):
-            _replace(table, key, new_path or (key,), _item_like(mapped, value))
+        if mapped != toml_edit.plain(value):
+            toml_edit.replace_key(
+                table, key, new_path or (key,), toml_edit.item_like(mapped, value)
+            )
         elif new_path is not None:
             table.value._replace(key, tomlkit.key(list(new_path)), value)
     for key, value in moved_tables:
         table.remove(key)
-        _append_nested(table, renames[key], value)
+        toml_edit.append_nested(table, renames[key], value)
     if replacing and at[-1:] != ("*",):  # "*" is the lowest layer: nothing under it to unset
         _unset_first(table, replacing)
 
 
 def _unset_first(table: Any, paths: list[str]) -> None:
     """Add ``paths`` to the layer's ``unset`` (applied before its values)."""
-    current = _plain(table.get("unset")) if "unset" in table else []
+    current = toml_edit.plain(table.get("unset")) if "unset" in table else []
     if not isinstance(current, list):
         return
     wanted = [*current, *(p for p in paths if p not in current)]
     if wanted == current:
         return
     if "unset" in table:
-        _replace(table, "unset", ("unset",), _item_like(wanted, table["unset"]))
+        toml_edit.replace_key(
+            table, "unset", ("unset",), toml_edit.item_like(wanted, table["unset"])
+        )
     else:
-        _insert(table, _first_field_index(table), "unset", _inline(wanted))
+        toml_edit.insert(table, _first_field_index(table), "unset", toml_edit.inline(wanted))
 
 
 def _dropped(kind: SessionKind) -> Mapping[str, str]:
@@ -338,7 +329,7 @@ def _dropped(kind: SessionKind) -> Mapping[str, str]:
 
 
 def _drop_note(key: str, value: Any, kind: SessionKind) -> str:
-    return f"{key} = {json.dumps(_plain(value))}: {_dropped(kind)[key]}"
+    return f"{key} = {json.dumps(toml_edit.plain(value))}: {_dropped(kind)[key]}"
 
 
 def _rewrite_paths(
@@ -348,7 +339,7 @@ def _rewrite_paths(
     if not isinstance(old, Array):
         return
     kept: list[str] = []
-    for entry in _plain(old):
+    for entry in toml_edit.plain(old):
         if not isinstance(entry, str):
             kept.append(entry)
             continue
@@ -357,73 +348,12 @@ def _rewrite_paths(
             notes.warn(at, f"{key} path {entry!r} names a dropped beta field; removed", template)
         else:
             kept.append(".".join(mapped))
-    if kept == _plain(old):
+    if kept == toml_edit.plain(old):
         return
     if not kept:
         table.remove(key)
         return
-    _replace(table, key, (key,), _item_like(kept, old))
-
-
-def _insert(table: Any, index: int, key: str, value: Any) -> None:
-    """``key = value`` at ``index`` among the table's items (appended to an empty table)."""
-    if index < len([k for k, _ in table.value.body if k is not None]):
-        table.value._insert_at(index, key, value)
-    else:
-        table.append(key, value)
-
-
-def _append_nested(table: Any, path: TomlPath, value: Table) -> None:
-    """Attach a header table at ``path`` below ``table``, creating super tables on the way."""
-    node = table
-    for part in path[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = tomlkit.table(is_super_table=True)
-            node.append(part, child)
-        node = child
-    node.append(path[-1], value)
-
-
-def _replace(table: Any, key: str, path: TomlPath, item: Item) -> None:
-    new_key = tomlkit.key(list(path)) if len(path) > 1 else tomlkit.key(path[0])
-    table.value._replace(key, new_key, item)
-
-
-def _item_like(value: Any, old: Any) -> Item:
-    """``value`` as a TOML item, inline, keeping the old item's comment."""
-    item = _inline(value)
-    trivia = getattr(old, "trivia", None)
-    if trivia is not None:
-        item.trivia.comment_ws = trivia.comment_ws
-        item.trivia.comment = trivia.comment
-        item.trivia.trail = trivia.trail
-    return item
-
-
-def _inline(value: Any) -> Item:
-    if isinstance(value, dict):
-        table = tomlkit.inline_table()
-        for key, sub in value.items():
-            table.append(key, _inline(sub))
-        return table
-    if isinstance(value, list):
-        array = tomlkit.array()
-        for sub in value:
-            array.append(_inline(sub))
-        return array
-    item: Item = tomlkit.item(value)
-    return item
-
-
-def _set_keeping_trivia(table: Any, key: str, value: Any) -> None:
-    """Replace the value of an existing ``key``, keeping the key, its place and its comment
-    (also through an out-of-order proxy, which sets it in the part that holds it)."""
-    table[key] = _item_like(value, table[key])
-
-
-def _plain(value: Any) -> Any:
-    return value.unwrap() if hasattr(value, "unwrap") else value
+    toml_edit.replace_key(table, key, (key,), toml_edit.item_like(kept, old))
 
 
 # --- --models ----------------------------------------------------------------------------------
@@ -431,20 +361,21 @@ def _plain(value: Any) -> Any:
 
 def _adopt_models(tdoc: Any, sources: Sources, notes: _Notes) -> None:
     layers: list[tuple[TomlPath, Any, str | None]] = [
-        (("templates", name), table, name) for name, table in _tables(tdoc.get("templates"))
+        (("templates", name), table, name)
+        for name, table in toml_edit.tables(tdoc.get("templates"))
     ]
-    for env, env_table in _tables(tdoc.get("environments")):
-        for target, overlay in _tables(env_table.get("templates")):
+    for env, env_table in toml_edit.tables(tdoc.get("environments")):
+        for target, overlay in toml_edit.tables(env_table.get("templates")):
             layers.append((("environments", env, "templates", target), overlay, None))
     for at, table, template in layers:
         model = table.get("model")
-        if isinstance(_plain(model), str):
-            replacement = replacement_for("model", _plain(model))
+        if isinstance(toml_edit.plain(model), str):
+            replacement = replacement_for("model", toml_edit.plain(model))
             if replacement is not None:
-                _set_keeping_trivia(table, "model", replacement)
+                toml_edit.set_keeping_trivia(table, "model", replacement)
         holder, path = _transcription_of(table)
         if holder is not None:
-            name = _plain(holder.get("model"))
+            name = toml_edit.plain(holder.get("model"))
             if isinstance(name, str) and replacement_for("transcription_model", name) is None:
                 from rtconfig._lifecycle import LIFECYCLE
 
@@ -462,8 +393,8 @@ def _transcription_of(table: Any) -> tuple[Any, TomlPath]:
     for path in (("audio", "input", "transcription"), ("input_audio_transcription",)):
         node = table
         for part in path:
-            node = node.get(part) if isinstance(node, _TABLE_LIKE) else None
-        if isinstance(node, _TABLE_LIKE):
+            node = node.get(part) if isinstance(node, toml_edit.TABLE_LIKE) else None
+        if isinstance(node, toml_edit.TABLE_LIKE):
             return node, path
     return None, ()
 
@@ -494,11 +425,11 @@ def _fill_types(text: str, file: str, base_dir: Path, beta: Mapping[str, Endpoin
 
 def _fill_one(tdoc: Any, name: str, endpoint: Endpoint, resolution: Any) -> bool:
     values = resolution.values
-    table = _navigate(tdoc, ("templates", name))
+    table = toml_edit.navigate(tdoc, ("templates", name))
     if not isinstance(table, Table | InlineTable):
         return False  # reported by _rewrite
     if "type" not in values:
-        _insert(table, _first_field_index(table), "type", kind_of(endpoint))
+        toml_edit.insert(table, _first_field_index(table), "type", kind_of(endpoint))
         return True
     detection = values.get("audio", {}).get("input", {}).get("turn_detection")
     if not isinstance(detection, dict) or "type" in detection:
@@ -507,21 +438,11 @@ def _fill_one(tdoc: Any, name: str, endpoint: Endpoint, resolution: Any) -> bool
     for leaf, record in resolution.records.items():
         if leaf[:3] == prefix and record.origin.key is not None:
             key = record.origin.key
-            table = _navigate(tdoc, key[: len(key) - (len(leaf) - 3)])
+            table = toml_edit.navigate(tdoc, key[: len(key) - (len(leaf) - 3)])
             if isinstance(table, Table | InlineTable) and "type" not in table:
-                _insert(table, 0, "type", "server_vad")
+                toml_edit.insert(table, 0, "type", "server_vad")
                 return True
     return False
-
-
-def _navigate(tdoc: Any, key: tuple[Any, ...]) -> Any:
-    node = tdoc
-    for part in key:
-        # Tables split by dotted keys and headers come back as tomlkit's out-of-order proxies.
-        if not isinstance(node, MutableMapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 # --- what lives outside the file, and the final check ------------------------------------------
