@@ -392,3 +392,33 @@ def test_validate_does_not_import_httpx_or_structlog() -> None:
         [sys.executable, "-c", code], env=subprocess_env(), capture_output=True, text=True
     )
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
+
+
+@pytest.mark.parametrize("endpoint", ["realtime/sessions", "realtime/client_secrets"])
+def test_without_output_each_token_is_on_stdout_exactly_once(
+    write_toml: WriteToml, api: Emulator, endpoint: str
+) -> None:
+    """CONTRACT §5: without --output, stdout is the caller's copy and carries each token once,
+    as its result's ``client_secret``; the token the API echoes in ``response`` (beta
+    ``client_secret.value``, GA ``value``) is shown as "(sensitive)", the rest of the response
+    kept."""
+    text = THREE.replace("realtime/sessions", endpoint)
+    if endpoint == "realtime/client_secrets":
+        text = text.replace('voice = "ash"', 'audio.output.voice = "ash"').replace(
+            "speed = 1.2", "audio.output.speed = 1.2"
+        )
+        text = text.replace('model = "gpt-realtime"', 'type = "realtime"\nmodel = "gpt-realtime"')
+    result = run(str(write_toml(text)), "--base-url", api.base_url)
+    assert result.exit_code == 0, result.stderr
+    assert len(api.tokens) == 3
+    for token in api.tokens:
+        assert result.stdout.count(token) == 1
+    for item in json.loads(result.stdout)["results"]:
+        assert item["client_secret"] in api.tokens
+        response = item["response"]
+        if endpoint == "realtime/sessions":
+            assert response["client_secret"]["value"] == "(sensitive)"
+            assert response["client_secret"]["expires_at"] == item["expires_at"]
+        else:
+            assert response["value"] == "(sensitive)"
+            assert response["session"]["id"] == item["session_id"]
