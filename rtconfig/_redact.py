@@ -3,9 +3,11 @@
 :class:`SecretRegistry` holds every secret of a run — the API key in use and each token minted
 so far — and :meth:`SecretRegistry.scrub` cuts each of them out of a text in every form a server
 or a formatter may give it: raw, stripped, JSON-escaped (``\\/``, ``\\u00XX`` for every
-character), percent-encoded. The CLI passes every line it prints through it, and the applier
-every string it returns from a server (error type, param, code, message, headers, ids), so a key
-echoed in ``x-request-id`` or a token quoted by a later error never reaches a terminal or a log.
+character), percent-encoded, base64 (standard and URL-safe, whole or inside a longer encoded
+text such as a ``Basic`` credential). The CLI passes every line it prints through it, and the
+applier every string it returns from a server (error type, param, code, message, headers, ids),
+so a key echoed in ``x-request-id`` or a token quoted by a later error never reaches a terminal
+or a log.
 
 :func:`escape_controls` makes server text safe for a terminal: every control character (C0, DEL,
 C1 — ESC starts CSI and OSC 52 clipboard writes, BEL and ST end them) and the Unicode bidi
@@ -18,6 +20,7 @@ at; the most recent ``max_secrets`` are kept (re-adding one refreshes it).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -51,7 +54,28 @@ def _forms(secret: str) -> set[str]:
     forms.add("".join(f"\\u{ord(c):04X}" for c in core))
     forms.add(urllib.parse.quote(core, safe=""))
     forms.add(urllib.parse.quote_plus(core))
+    forms |= _base64_forms(core)
     return {form for form in forms if len(form) >= 4}
+
+
+def _base64_forms(core: str) -> set[str]:
+    """The secret inside base64 text (a ``Basic`` header, an echoed or encoded body), standard
+    and URL-safe, padded or not: encoded whole, and, for a secret inside a longer text, the run
+    of its whole 3-byte groups at each of the three alignments it can start at. The one base64
+    character at each edge of an embedded secret also encodes its neighbours' bits, and stays."""
+    raw = core.encode("utf-8")
+    chunks = {raw}
+    for skip in range(3):
+        body = raw[skip:]
+        if len(body) >= 6:
+            chunks.add(body[: len(body) - len(body) % 3])
+    forms: set[str] = set()
+    for chunk in chunks:
+        standard = base64.b64encode(chunk).decode("ascii")
+        urlsafe = base64.urlsafe_b64encode(chunk).decode("ascii")
+        for text in (standard, standard.rstrip("="), urlsafe, urlsafe.rstrip("=")):
+            forms.update((text, text.replace("/", "\\/")))  # and JSON's optional "\/"
+    return {form for form in forms if len(form) >= 8}
 
 
 class SecretRegistry:

@@ -3,12 +3,14 @@ hostile repository cannot redirect (symlinked log or directory, foreign owner)."
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +46,30 @@ def test_every_registered_secret_is_cut_out_in_every_encoded_form(form: str) -> 
     scrubbed = registry.scrub(text)
     assert form not in scrubbed and TOKEN not in scrubbed
     assert scrubbed.startswith('{"error": {"type": "x') and REDACTED in scrubbed
+
+
+@pytest.mark.parametrize("secret", [CANARY_KEY, TOKEN, "gw~?>?>?>LEAK?>?>?>CANARY?>?>?>xyz"])
+@pytest.mark.parametrize("prefix", ["", "u", "us", "user:"])
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
+def test_base64_forms_of_a_registered_secret_are_cut_out(
+    secret: str, prefix: str, encode: Any
+) -> None:
+    """A secret base64-encoded alone or inside a longer text (a ``Basic user:KEY`` credential,
+    an encoded echo), at any of the three byte alignments, standard or URL-safe, padded or
+    not, raw or with JSON's ``\\/``: scrubbed; what is left before it is at most 8 base64
+    characters (the prefix and at most two bytes of the secret)."""
+    registry = SecretRegistry([secret])
+    STATS["secret searches"] += 1
+    encoded = encode(f"{prefix}{secret}:password".encode()).decode()
+    whole = encode(secret.encode()).decode()
+    for text in (encoded, encoded.replace("/", "\\/"), whole, whole.rstrip("=")):
+        scrubbed = registry.scrub(f"Authorization: Basic {text}")
+        assert REDACTED in scrubbed, text
+        rest = scrubbed.removeprefix("Authorization: Basic ").split(REDACTED)
+        assert len(rest[0].replace("\\/", "/")) <= 8, rest
+    # the text around is kept, and an unregistered base64 text is left alone
+    other = base64.b64encode(b"nothing secret in here at all").decode()
+    assert registry.scrub(f"x {other} y") == f"x {other} y"
 
 
 def test_scrub_all_also_cuts_unregistered_look_alikes() -> None:

@@ -4,6 +4,7 @@ without being echoed; files holding tokens are 0600 and replaced atomically."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -469,3 +470,56 @@ def test_prompt_files_outside_the_toml_directory_are_refused(tmp_path: Path, tar
         assert result.exit_code == 1
         assert "is outside the directory of the TOML file" in result.stderr
         assert "ghp_LEAKCANARY" not in result.stdout + result.stderr
+
+
+# A key that does not look like one (a gateway's), so only the registry can catch it.
+GATEWAY_KEY = "gw-DRYRUN-LEAKCANARY-0123456789abcdefABCDEF"
+
+
+def test_dry_run_output_goes_through_the_redaction_registry(project: Path, tmp_path: Path) -> None:
+    """`apply --dry-run` prints (and writes to --output) no key, even one that reached a body
+    through ``--set``, raw or base64-encoded: its JSON goes through the same registry as
+    apply's stdout."""
+    encoded = base64.b64encode(f"user:{GATEWAY_KEY}".encode()).decode()
+    output = tmp_path / "dry.json"
+    with Emulator() as api:
+        env = {"OPENAI_API_KEY": GATEWAY_KEY, "OPENAI_BASE_URL": api.base_url}
+        result = invoke(
+            [
+                *("apply", str(project), "--dry-run", "-t", "t0", "-t", "t1"),
+                *("--set", f"t0.instructions=Use {GATEWAY_KEY} please"),
+                *("--set", f"t1.instructions=Basic {encoded}"),
+                *("--output", str(output)),
+            ],
+            env,
+        )
+        assert api.requests == []
+    assert result.exit_code == 0, result.stderr
+    STATS["secret searches"] += 6
+    for text in (result.stdout, output.read_text(), result.stderr):
+        assert GATEWAY_KEY not in text and encoded[8:-8] not in text
+    bodies = {r["template"]: r["body"] for r in json.loads(result.stdout)["requests"]}
+    assert bodies["t0"]["session"]["instructions"] == "Use [REDACTED] please"
+    assert "[REDACTED]" in bodies["t1"]["session"]["instructions"]
+    assert json.loads(output.read_text())["requests"] == json.loads(result.stdout)["requests"]
+
+
+def test_a_server_echoing_the_key_base64_encoded_is_scrubbed(project: Path, tmp_path: Path) -> None:
+    """A 401 whose message quotes the request's ``Basic`` credential (the key base64-encoded)
+    reaches neither stdout, stderr nor the audit log."""
+    encoded = base64.b64encode(f"api:{GATEWAY_KEY}".encode()).decode()
+    audit = tmp_path / "audit.jsonl"
+    with Emulator() as api:
+        api.inject(
+            Fault(
+                status=401,
+                body={"error": {"message": f"bad credential Basic {encoded}", "type": "auth"}},
+            )
+        )
+        env = {"OPENAI_API_KEY": GATEWAY_KEY, "OPENAI_BASE_URL": api.base_url}
+        result = invoke(["apply", str(project), "-t", "t0", "--audit-log", str(audit)], env)
+    assert result.exit_code == 3
+    STATS["secret searches"] += 3
+    for text in (result.stdout, result.stderr, audit.read_text()):
+        assert encoded[8:-8] not in text and GATEWAY_KEY not in text
+    assert "bad credential Basic" in result.stdout

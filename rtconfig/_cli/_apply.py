@@ -29,7 +29,7 @@ from rtconfig._config import load
 from rtconfig._environ import process_environ
 from rtconfig._errors import UsageError
 from rtconfig._plan.records import label
-from rtconfig._redact import SecretRegistry, for_terminal
+from rtconfig._redact import SecretRegistry, for_terminal, json_for_terminal
 
 if TYPE_CHECKING:
     from rtconfig._apply.progress import MintRetrying
@@ -222,7 +222,8 @@ def _dry_run(plan: Plan, output: str | None) -> None:
     from rtconfig._apply.run import dry_run_requests, write_private
     from rtconfig.audit import new_run_id
 
-    requests = dry_run_requests(plan, process_environ())
+    environ = process_environ()
+    requests = dry_run_requests(plan, environ)
     for request in requests:
         if not request.pop("key_set"):
             name = next(
@@ -242,9 +243,13 @@ def _dry_run(plan: Plan, output: str | None) -> None:
         "results": [],
         "requests": requests,
     }
+    # The same redaction as apply's stdout: a key that reached a body, a header or the URL
+    # (through --set, a variable, a base URL) is cut out, in every encoding it may take.
+    keys = SecretRegistry(environ.get(t.settings.api_key_env, "") for t in plan.templates)
+    text = keys.scrub(json.dumps(document, indent=2, ensure_ascii=False))
     if output:
-        write_private(output, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        write_private(output, text + "\n")
+    click.echo(json_for_terminal(text))
     click.echo(f"rtconfig: dry run: {len(requests)} request(s) shown, nothing sent", err=True)
 
 
@@ -282,8 +287,6 @@ def _mint(
             f"{emulator.base_url}; the tokens are EMULATED and will not work with OpenAI",
             err=True,
         )
-    from rtconfig._redact import json_for_terminal
-
     keys = [environ.get(t.settings.api_key_env, "") for t in plan.templates]
     progress = _Progress(len(plan.templates), SecretRegistry(keys), quiet=quiet)
     try:
