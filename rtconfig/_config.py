@@ -13,6 +13,7 @@ one place it is read); every later stage receives it injected.
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from rtconfig._resolver import (
     Resolver,
     resolve_settings_layers,
 )
+from rtconfig._settings import endpoint_unreliable
 from rtconfig._sources import Sources, read_sources
 from rtconfig._suggest import did_you_mean
 from rtconfig._validator import validate
@@ -201,54 +203,35 @@ class Config:
         as ``RTCONFIG_ENV``): an unknown one is reported there."""
         environ = process_environ() if environ is None else environ
         sources = self.sources
-        diagnostics: list[Diagnostic] = list(sources.diagnostics)
         env_list: list[str | None] = (
             [None, *sources.environments]
             if envs is None or isinstance(envs, _AllEnvironments)
             else list(envs)
         )
-        for env in env_list:
-            if env is not None and env not in sources.environments:
-                diagnostics.append(_unknown_environment(sources, env, env_source))
         names = list(self.mintable()) if templates is None else list(templates)
-        diagnostics.extend(filter(None, map(self._unmintable, names)))
-        if any(d.severity == "error" for d in diagnostics[len(sources.diagnostics) :]):
+        refused = [
+            *(
+                _unknown_environment(sources, env, env_source)
+                for env in env_list
+                if env is not None and env not in sources.environments
+            ),
+            *filter(None, map(self._unmintable, names)),
+        ]
+        diagnostics: list[Diagnostic] = [*sources.diagnostics, *refused]
+        if any(d.severity == "error" for d in refused):
             return Check((), _dedupe(diagnostics))
         env_layers, set_layers, problems = override_layers(sources.templates, environ, sets)
         diagnostics.extend(problems)
         day = today(environ)
         if day is None:
-            diagnostics.append(
-                Diagnostic(
-                    "error",
-                    "must be a date written YYYY-MM-DD, e.g. RTCONFIG_TODAY=2027-01-01 (it "
-                    "pins 'today' for the lifecycle checks); unset it to use today's UTC date",
-                    code=C.INVALID_SETTING,
-                    file="RTCONFIG_TODAY",
-                )
-            )
+            diagnostics.append(_bad_today())
         results: list[ResolvedTemplate] = []
         for env in env_list:
-            settings, problems = resolve_settings_layers(sources, env, environ, base_url)
-            diagnostics.extend(problems)
             resolver = Resolver(sources, env, env_layers, set_layers)
-            in_env: list[ResolvedTemplate] = []
-            for name in names:
-                resolution = resolver.resolve(name)
-                if resolution is None:
-                    continue
-                resolved, problems = validate(
-                    sources, name, env, settings.settings, resolution, day, settings.fields
-                )
-                diagnostics.extend(problems)
-                if resolved is not None:
-                    in_env.append(resolved)
+            in_env = _check_environment(
+                resolver, names, environ, base_url, day, diagnostics, every=templates is None
+            )
             results.extend(in_env)
-            if env is not None and templates is None and len(in_env) == len(names):
-                # Only with every template in view can a "*" key be known to do nothing.
-                diagnostics.extend(shadowed_star_overlay(sources, env, in_env))
-            for per_template in resolver.diagnostics.values():
-                diagnostics.extend(per_template)
         return Check(tuple(results), _dedupe(diagnostics))
 
     def resolve_settings(
@@ -301,6 +284,57 @@ class Config:
                 template=name,
             )
         return None
+
+
+def _check_environment(
+    resolver: Resolver,
+    names: Sequence[str],
+    environ: Mapping[str, str],
+    base_url: str | None,
+    day: datetime.date | None,
+    diagnostics: list[Diagnostic],
+    every: bool,
+) -> list[ResolvedTemplate]:
+    """Resolve and validate ``names`` in the resolver's environment, adding its diagnostics;
+    ``every`` says that ``names`` are all the mintable templates."""
+    sources, env = resolver.sources, resolver.env
+    settings, problems = resolve_settings_layers(sources, env, environ, base_url)
+    diagnostics.extend(problems)
+    unreliable = endpoint_unreliable(sources, env)  # once per environment, not per template
+    in_env: list[ResolvedTemplate] = []
+    for name in names:
+        resolution = resolver.resolve(name)
+        if resolution is None:
+            continue
+        resolved, problems = validate(
+            sources,
+            name,
+            env,
+            settings.settings,
+            resolution,
+            day,
+            settings.fields,
+            unreliable=unreliable,
+        )
+        diagnostics.extend(problems)
+        if resolved is not None:
+            in_env.append(resolved)
+    if env is not None and every and len(in_env) == len(names):
+        # Only with every template in view can a "*" key be known to do nothing.
+        diagnostics.extend(shadowed_star_overlay(sources, env, in_env))
+    for per_template in resolver.diagnostics.values():
+        diagnostics.extend(per_template)
+    return in_env
+
+
+def _bad_today() -> Diagnostic:
+    return Diagnostic(
+        "error",
+        "must be a date written YYYY-MM-DD, e.g. RTCONFIG_TODAY=2027-01-01 (it "
+        "pins 'today' for the lifecycle checks); unset it to use today's UTC date",
+        code=C.INVALID_SETTING,
+        file="RTCONFIG_TODAY",
+    )
 
 
 def _unknown_environment(sources: Sources, env: str, env_source: str | None) -> Diagnostic:

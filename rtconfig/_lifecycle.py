@@ -14,6 +14,7 @@ docstrings and public reports, cited per row. Re-check them whenever the SDK mov
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -180,6 +181,26 @@ def lifecycle_problems(
     endpoint: Endpoint, fields: Mapping[str, Any], day: _dt.date
 ) -> list[LifecycleProblem]:
     """What the table says about a template with these resolved ``fields`` on ``endpoint``."""
+    models = tuple(_get(fields, path) for path in _MODEL_PATHS[endpoint])
+    prompt = fields.get("prompt") is not None and "prompt" in fields
+    # A large file asks about the same few models thousands of times: the answers are values.
+    return list(
+        _problems(endpoint, tuple(m if isinstance(m, str) else None for m in models), prompt, day)
+    )
+
+
+_MODEL_PATHS: dict[Endpoint, tuple[TemplatePath, ...]] = {
+    Endpoint.CLIENT_SECRETS: (("model",), ("audio", "input", "transcription", "model")),
+    Endpoint.TRANSLATIONS: (("model",), ("audio", "input", "transcription", "model")),
+    Endpoint.SESSIONS: (("model",), ("input_audio_transcription", "model")),
+    Endpoint.TRANSCRIPTION_SESSIONS: (("input_audio_transcription", "model"),),
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _problems(
+    endpoint: Endpoint, names: tuple[str | None, ...], prompt: bool, day: _dt.date
+) -> tuple[LifecycleProblem, ...]:
     out: list[LifecycleProblem] = []
     beta = _BY_NAME.get(("endpoint", endpoint.value))
     if beta is not None:
@@ -194,20 +215,12 @@ def lifecycle_problems(
                 f"{beta.replacement}",
             )
         )
-    models: tuple[TemplatePath, ...]
-    if endpoint in (Endpoint.CLIENT_SECRETS, Endpoint.TRANSLATIONS):
-        models = (("model",), ("audio", "input", "transcription", "model"))
-    elif endpoint is Endpoint.SESSIONS:
-        models = (("model",), ("input_audio_transcription", "model"))
-    else:
-        models = (("input_audio_transcription", "model"),)
-    for path in models:
-        name = _get(fields, path)
+    for path, name in zip(_MODEL_PATHS[endpoint], names, strict=True):
         kind: Kind = "model" if path == ("model",) else "transcription_model"
-        row = _BY_NAME.get((kind, name)) if isinstance(name, str) else None
+        row = _BY_NAME.get((kind, name)) if name is not None else None
         if row is not None:
             out.append(_model_problem(row, path, day))
-    if fields.get("prompt") is not None and "prompt" in fields:
+    if prompt:
         row = _BY_NAME[("field", "prompt")]
         out.append(
             LifecycleProblem(
@@ -218,7 +231,7 @@ def lifecycle_problems(
                 "keep the instructions in the template (instructions or instructions_file)",
             )
         )
-    return out
+    return tuple(out)
 
 
 def _model_problem(row: Retirement, path: TemplatePath, day: _dt.date) -> LifecycleProblem:
@@ -247,7 +260,7 @@ def _model_problem(row: Retirement, path: TemplatePath, day: _dt.date) -> Lifecy
 def _get(fields: Mapping[str, Any], path: TemplatePath) -> Any:
     node: Any = fields
     for part in path:
-        if not isinstance(node, Mapping):
+        if node.__class__ is not dict and not isinstance(node, Mapping):
             return None
         node = node.get(part)
     return node

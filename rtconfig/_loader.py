@@ -193,14 +193,38 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+# The position pass's fast path: most lines of a sessions.toml are a table header or a key with a
+# one-line scalar value, and each becomes one match (its newline included) instead of four or
+# five tokens. Only at the start of a line, where valid TOML is at table level (an array's
+# elements are values, never `key =`; an inline table is one line; a multi-line string is one
+# token): every other line takes the token path as before.
+_KEY_PART = r"""(?:[A-Za-z0-9_-]++|"[^"\\\n]*+"|'[^'\n]*+')"""
+_LINE_KEY = rf"{_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART})*+"
+_BARE_SCALAR = r"[0-9A-Za-z_+\-:.]++(?:[ ][0-9A-Za-z_+\-:.]++)?"  # numbers, booleans, dates
+_SCALAR = rf"""(?:"(?:[^"\\\n]++|\\.)*+"|'[^'\n]*+'|{_BARE_SCALAR})"""
+# ... and a key whose value is a one-line inline table of scalars: `x = { a = 1, b = "c" }`.
+_INLINE_PAIR = rf"{_LINE_KEY}[ \t]*+=[ \t]*+{_SCALAR}"
+_PAIR = re.compile(rf"(?P<key>{_LINE_KEY})[ \t]*+=[ \t]*+{_SCALAR}")
+_OPENING = re.compile(rf"(?P<key>{_LINE_KEY})[ \t]*+=[ \t]*+\{{")
+_FAST_TOKEN = re.compile(
+    r"(?<![^\n])[ \t]*+"
+    rf"(?:(?P<kv>{_LINE_KEY})[ \t]*+=[ \t]*+{_SCALAR}"
+    rf"|(?P<kvtable>{_LINE_KEY}[ \t]*+=[ \t]*+\{{[ \t]*+{_INLINE_PAIR}"
+    rf"(?:[ \t]*+,[ \t]*+{_INLINE_PAIR})*+[ \t]*+\}})"
+    rf"|(?P<header>\[(?!\[)[ \t]*+{_LINE_KEY}[ \t]*+\]))"
+    r"[ \t\r]*+(?:\#[^\n]*+)?(?:\n|\Z)"
+    "|" + _TOKEN.pattern,
+    re.VERBOSE | re.DOTALL,
+)
+_PART = re.compile(r"""[A-Za-z0-9_-]+|"([^"\\\n]*)"|'([^'\n]*)'""")
 _BARE_WITH_SPACE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EOF = ("eof", "", -1)
 # A line with this many dots may hold a dotted key or header too long to hand to tomllib.
 _MANY_DOTS = re.compile(r"^(?:[^.\n]*+\.){" + str(MAX_NESTING_DEPTH) + "}", re.MULTILINE)
 
 
-def _tokens(text: str) -> Iterator[tuple[str, str, int]]:
-    for m in _TOKEN.finditer(text):
+def _tokens(text: str, fast: bool = False) -> Iterator[tuple[str, str, int]]:
+    for m in (_FAST_TOKEN if fast else _TOKEN).finditer(text):
         kind = m.lastgroup
         if kind is not None:  # None: trailing white space or a comment at the very end
             yield kind, m.group(kind), m.start(kind)
@@ -242,15 +266,24 @@ def _unquote(kind: str, token: str) -> str:
     return next(iter(tomllib.loads(f"{token} = 0")))
 
 
+def _line_key(key: str) -> list[str]:
+    """The parts of a key matched by the fast path (bare, or quoted without escapes)."""
+    return [
+        m[1] if m[1] is not None else m[2] if m[2] is not None else m[0]
+        for m in _PART.finditer(key)
+    ]
+
+
 class _Node:
     """One key path in the index: a trie, so recording a key costs its own parts only (the
-    table it sits in is a node already), never a copy of every prefix."""
+    table it sits in is a node already), never a copy of every prefix. A key with a one-line
+    scalar value (most keys) is stored as its bare ``(line, column)``, not as a node."""
 
     __slots__ = ("aot_last", "children", "pos")
 
     def __init__(self, pos: tuple[int, int] | None = None) -> None:
         self.pos = pos
-        self.children: dict[str | int, _Node] | None = None
+        self.children: dict[str | int, _Node | tuple[int, int]] | None = None
         self.aot_last: int | None = None  # for an array of tables: its last element's index
 
 
@@ -261,12 +294,14 @@ class PositionIndex(Mapping[KeyPath, tuple[int, int]]):
         self._root = root
 
     def __getitem__(self, path: KeyPath) -> tuple[int, int]:
-        node: _Node | None = self._root
+        node: _Node | tuple[int, int] | None = self._root
         for part in path:
-            children = node.children if node is not None else None
+            children = node.children if isinstance(node, _Node) else None
             node = children.get(part) if children else None
             if node is None:
                 raise KeyError(path)
+        if isinstance(node, tuple):
+            return node
         if node is None or node.pos is None:
             raise KeyError(path)
         return node.pos
@@ -278,14 +313,19 @@ class PositionIndex(Mapping[KeyPath, tuple[int, int]]):
             step = node.children.get(part) if node.children else None
             if step is None:
                 break
+            if isinstance(step, tuple):
+                return step
             node = step
             found = node.pos or found
         return found
 
     def __iter__(self) -> Iterator[KeyPath]:
-        stack: list[tuple[KeyPath, _Node]] = [((), self._root)]
+        stack: list[tuple[KeyPath, _Node | tuple[int, int]]] = [((), self._root)]
         while stack:
             path, node = stack.pop()
+            if isinstance(node, tuple):
+                yield path
+                continue
             if node.pos is not None and path:
                 yield path
             for part, child in (node.children or {}).items():
@@ -298,8 +338,8 @@ class PositionIndex(Mapping[KeyPath, tuple[int, int]]):
 class _Scanner:
     """Walks valid TOML once, recording the start of every key path."""
 
-    def __init__(self, text: str) -> None:
-        self._stream = _tokens(text)
+    def __init__(self, text: str, fast: bool = True) -> None:
+        self._stream = _tokens(text, fast=fast)
         self._buffer: deque[tuple[str, str, int]] = deque()
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.root = _Node()
@@ -315,9 +355,20 @@ class _Scanner:
         found = node.children.get(part)
         if found is None:
             found = node.children[part] = _Node(self.pos(offset))
+        elif isinstance(found, tuple):  # a scalar's key met again (never in valid TOML)
+            found = node.children[part] = _Node(found)
         elif found.pos is None:
             found.pos = self.pos(offset)
         return found
+
+    def leaf(self, node: _Node, parts: list[str], offset: int) -> None:
+        """A key with a one-line scalar value: its last part is stored as a bare position."""
+        for part in parts[:-1]:
+            node = self.child(node, part, offset)
+        if node.children is None:
+            node.children = {}
+        if parts[-1] not in node.children:
+            node.children[parts[-1]] = self.pos(offset)
 
     def peek(self, ahead: int = 0) -> tuple[str, str, int]:
         buffer = self._buffer
@@ -357,6 +408,16 @@ class _Scanner:
                 return parts
             self.take()
 
+    def inline_table(self, table: _Node, token: str, offset: int) -> None:
+        """``key = { a = 1, b = 2 }`` as the fast path matched it: the key, then each pair."""
+        opening = _OPENING.match(token)
+        assert opening is not None  # the fast path matched this shape
+        node = table
+        for part in _line_key(opening["key"]):
+            node = self.child(node, part, offset)
+        for pair in _PAIR.finditer(token, opening.end()):
+            self.leaf(node, _line_key(pair["key"]), offset + pair.start())
+
     def expand(self, node: _Node, parts: list[str], offset: int) -> _Node:
         """A header's node, stepping into the current element after each array of tables."""
         for part in parts:
@@ -372,6 +433,18 @@ class _Scanner:
             kind, token, offset = self.peek()
             if kind == "eof":
                 return
+            if kind == "kv":
+                self.take()
+                self.leaf(table, _line_key(token), offset)
+                continue
+            if kind == "kvtable":
+                self.take()
+                self.inline_table(table, token, offset)
+                continue
+            if kind == "header":
+                self.take()
+                table = self.expand(self.root, _line_key(token[1:-1]), offset)
+                continue
             # `[[` opens an array-of-tables header only here, at the start of a line: inside a
             # value (`x = [[1]]`) it is two arrays, so the tokens are single brackets.
             if token == "[" and self.peek(1) == ("punct", "[", offset + 1):
@@ -432,8 +505,10 @@ class _Scanner:
                 token = self.take()[1]
 
 
-def _index_positions(text: str) -> PositionIndex:
-    scanner = _Scanner(text)
+def _index_positions(text: str, fast: bool = True) -> PositionIndex:
+    """Index every key of ``text``; ``fast=False`` walks every line token by token (the fast
+    path's reference: both must index the same positions)."""
+    scanner = _Scanner(text, fast)
     # Asked for from deep in the stack about a value nested nearly as deep as tomllib allows:
     # keys after it lose their line (diagnostics keep their message), nothing fails.
     with contextlib.suppress(RecursionError):

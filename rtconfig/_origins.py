@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
@@ -190,8 +191,43 @@ class Origin:
 
 
 class FieldRecord(NamedTuple):
-    """A resolved leaf: its value, where it came from, and what it overrode (newest first)."""
+    """A resolved leaf: its value, where it came from, and the record it overrode.
+
+    The override chain is a link (``below``) to the record this one replaced, not a copied
+    tuple: a 10,000-template file overrides hundreds of thousands of leaves, and a link costs
+    one object per override where a tuple of pairs cost one per value per override.
+    ``overridden`` lists the chain, newest first.
+    """
 
     value: Any
     origin: Origin
-    overridden: tuple[tuple[Any, Origin], ...] = ()
+    below: FieldRecord | None = None
+
+    @property
+    def overridden(self) -> tuple[tuple[Any, Origin], ...]:
+        """The values this leaf replaced, newest first, each with its origin."""
+        out: list[tuple[Any, Origin]] = []
+        record = self.below
+        while record is not None:
+            out.append((record.value, record.origin))
+            record = record.below
+        return tuple(out)
+
+    def overrode(self, origin: Origin) -> bool:
+        """Whether a value from ``origin`` is somewhere in this leaf's override chain."""
+        record = self.below
+        while record is not None:
+            if record.origin == origin:
+                return True
+            record = record.below
+        return False
+
+    @staticmethod
+    def chain(
+        value: Any, origin: Origin, overridden: Iterable[tuple[Any, Origin]] = ()
+    ) -> FieldRecord:
+        """A record from an explicit override chain (newest first)."""
+        below: FieldRecord | None = None
+        for older_value, older_origin in reversed(list(overridden)):
+            below = FieldRecord(older_value, older_origin, below)
+        return FieldRecord(value, origin, below)

@@ -84,7 +84,7 @@ class ResolvedTemplate:
             chain = own.overridden
             if under is not None:
                 chain = (*chain, (under.value, under.origin), *under.overridden)
-            records[("endpoint",)] = FieldRecord(own.value, own.origin, chain)
+            records[("endpoint",)] = FieldRecord.chain(own.value, own.origin, chain)
         return dict(sorted(records.items()))
 
     def origin_of(self, path: KeyPath) -> Origin:
@@ -249,7 +249,8 @@ def _apply(acc: Resolution, layer: Layer) -> None:
     """Merge one layer: its ``unset`` first, then its values (tables deep), then its ``null``."""
     for path in layer.unset:
         _remove(acc, path)
-    acc.values = dict(acc.values)
+    # acc.values is merge_layers' own (a fresh dict, or a copy of the first parent's): nested
+    # tables are copied on write, so the top level needs no copy per layer.
     _merge(acc.values, layer.values, (), layer.leaf_origins(), acc.records)
     if layer.null:
         origin = layer.meta_origin("null")
@@ -278,32 +279,26 @@ def _merge(
             dst[key] = child
             _merge(child, value, path, origins, records)
             continue
-        current = records.get(path)
-        if current is not None:
-            chain: tuple[tuple[Any, Origin], ...] = (
-                (current.value, current.origin),
-                *current.overridden,
-            )
-        elif key in dst:
-            chain = _overridden(records, path, dst[key])
-        else:
-            chain = ()
+        # The record replaced is linked, not copied: one new object per override.
+        below = records.get(path)
+        if below is None and key in dst:
+            below = _overridden(records, path, dst[key])
         dst[key] = value
-        records[path] = FieldRecord(value, origins[path], chain)
+        records[path] = FieldRecord(value, origins[path], below)
 
 
 def _overridden(
     records: dict[KeyPath, FieldRecord], path: KeyPath, existing: Any
-) -> tuple[tuple[Any, Origin], ...]:
-    """The chain a new leaf at ``path`` overrides (and forgets the leaves it replaces)."""
+) -> FieldRecord | None:
+    """The record a new leaf at ``path`` overrides (and forgets the leaves it replaces)."""
     current = records.get(path)
     if current is not None:
-        return ((current.value, current.origin), *current.overridden)
+        return current
     if isinstance(existing, dict) and existing:
         removed = _drop_under(records, path)
         if removed:
-            return ((existing, removed[0].origin),)
-    return ()
+            return FieldRecord(existing, removed[0].origin)
+    return None
 
 
 def _drop_under(records: dict[KeyPath, FieldRecord], path: KeyPath) -> list[FieldRecord]:
@@ -353,15 +348,20 @@ def _set_leaf(
     path: KeyPath,
     value: Any,
     origin: Origin,
-    more: tuple[tuple[Any, Origin], ...] = (),
+    more: FieldRecord | None = None,
 ) -> None:
     node = _walk_copying(acc, path, create=True)
     assert node is not None
     existing = node.get(path[-1], MISSING)
-    chain = _overridden(acc.records, path, existing)
-    chain = (*chain, *(item for item in more if item not in chain))
+    below = _overridden(acc.records, path, existing)
     node[path[-1]] = value
-    acc.records[path] = FieldRecord(value, origin, chain)
+    if more is None:
+        acc.records[path] = FieldRecord(value, origin, below)
+        return
+    # A later parent's leaf: its own chain follows, less what this one already lists.
+    chain = () if below is None else ((below.value, below.origin), *below.overridden)
+    extra = tuple(item for item in FieldRecord(value, origin, more).overridden if item not in chain)
+    acc.records[path] = FieldRecord.chain(value, origin, (*chain, *extra))
 
 
 def _inherit(acc: Resolution, parent: Resolution) -> None:
@@ -374,11 +374,10 @@ def _inherit(acc: Resolution, parent: Resolution) -> None:
     for path, record in parent.records.items():
         current = acc.records.get(path)
         if current is not None and (
-            current.origin == record.origin
-            or any(origin == record.origin for _, origin in current.overridden)
+            current.origin == record.origin or current.overrode(record.origin)
         ):
             continue
-        _set_leaf(acc, path, record.value, record.origin, record.overridden)
+        _set_leaf(acc, path, record.value, record.origin, record.below)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rtconfig._codes import DiagnosticCode as C
@@ -49,21 +50,32 @@ def validate(
     resolution: Resolution,
     today: _dt.date | None = None,
     settings_fields: Mapping[KeyPath, FieldRecord] | None = None,
+    *,
+    unreliable: bool | None = None,
 ) -> tuple[ResolvedTemplate | None, list[Diagnostic]]:
     """Check one resolved template against its endpoint; the template when it has no errors.
 
-    ``today`` (None: skip) dates the lifecycle checks (CONTRACT §8)."""
-    from rtconfig._checks import check_body  # the models are the heaviest import: load on demand
-
-    template = sources.templates[name]
-    fields: dict[str, Any] = dict(resolution.values)
-    endpoint_value = fields.pop("endpoint", None)
-    if endpoint_value is None and endpoint_unreliable(sources, env):
-        return None, []  # [api] endpoint is misspelt or invalid: reported once, not per field
-    if endpoint_value is None and _own_endpoint_invalid(sources, name):
-        return None, []
+    ``today`` (None: skip) dates the lifecycle checks (CONTRACT §8). ``unreliable`` is
+    :func:`endpoint_unreliable` for ``env`` when the caller has worked it out once for many
+    templates."""
+    values = resolution.values
+    endpoint_value = values.get("endpoint")
+    if endpoint_value is None:
+        if endpoint_unreliable(sources, env) if unreliable is None else unreliable:
+            return None, []  # [api] endpoint is misspelt or invalid: reported once, not per field
+        if _own_endpoint_invalid(sources, name):
+            return None, []
+    # body_from_template copies the top level, so the resolution's own dict is only read here.
+    fields = values
+    if "endpoint" in values:
+        fields = {k: v for k, v in values.items() if k != "endpoint"}
     endpoint = Endpoint(endpoint_value) if endpoint_value is not None else settings.endpoint
     body = body_from_template(endpoint, fields)
+    template = sources.templates[name]
+    located = _Located(sources, name, env, template.header, resolution.records)
+    diagnostics = _diagnostics(sources, env, endpoint, endpoint_value, fields, body, today, located)
+    if any(d.severity == "error" for d in diagnostics):
+        return None, diagnostics
     resolved = ResolvedTemplate(
         name=name,
         env=env,
@@ -73,27 +85,49 @@ def validate(
         fields=resolution.records,
         header=template.header,
         description=template.description,
+        warnings=tuple(diagnostics),
         settings_fields=settings_fields or {},
     )
+    return resolved, diagnostics
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    """What a diagnostic about one template in one environment needs to find its line."""
+
+    sources: Sources
+    name: str
+    env: str | None
+    header: Origin
+    fields: Mapping[KeyPath, FieldRecord]
+
+
+def _diagnostics(
+    sources: Sources,
+    env: str | None,
+    endpoint: Endpoint,
+    endpoint_value: Any,
+    fields: Mapping[str, Any],
+    body: dict[str, Any],
+    today: _dt.date | None,
+    at: _Located,
+) -> list[Diagnostic]:
+    """The body's problems, the v1-default error and the lifecycle warnings, located."""
+    from rtconfig._checks import check_body  # the models are the heaviest import: load on demand
+
     problems: list[Any] = list(check_body(endpoint, body))
     v1 = _v1_default(sources, env, endpoint, endpoint_value, fields)
     if v1 is not None:
         problems = [p for p in problems if not _explained_by_v1(template_path(endpoint, p.path))]
     diagnostics = [
-        _diagnostic(sources, resolved, template_path(endpoint, problem.path), problem)
-        for problem in problems
+        _diagnostic(at, template_path(endpoint, problem.path), problem) for problem in problems
     ]
     if v1 is not None:
-        diagnostics.insert(0, _at_header(resolved, "error", v1))
+        diagnostics.insert(0, _at_header(at, "error", v1))
     if today is not None and v1 is None:
         for found in lifecycle_problems(endpoint, fields, today):
-            diagnostics.append(_diagnostic(sources, resolved, found.path, found))
-    if any(d.severity == "error" for d in diagnostics):
-        return None, diagnostics
-    warnings = tuple(diagnostics)
-    if warnings:
-        resolved = ResolvedTemplate(**{**_fields_of(resolved), "warnings": warnings})
-    return resolved, diagnostics
+            diagnostics.append(_diagnostic(at, found.path, found))
+    return diagnostics
 
 
 def _own_endpoint_invalid(sources: Sources, name: str) -> bool:
@@ -113,7 +147,7 @@ def _v1_default(
     env: str | None,
     endpoint: Endpoint,
     own_endpoint: Any,
-    fields: dict[str, Any],
+    fields: Mapping[str, Any],
 ) -> str | None:
     """The one message for a template written for v1's default endpoint (beta fields, no
     ``type``, no ``endpoint`` anywhere), or None."""
@@ -139,7 +173,7 @@ def _explained_by_v1(path: KeyPath) -> bool:
     return path == ("type",) or (len(path) >= 1 and path[0] in BETA_ONLY_KEYS)
 
 
-def _at_header(resolved: ResolvedTemplate, severity: Any, message: str) -> Diagnostic:
+def _at_header(resolved: _Located, severity: Any, message: str) -> Diagnostic:
     header = resolved.header
     return Diagnostic(
         severity,
@@ -153,17 +187,10 @@ def _at_header(resolved: ResolvedTemplate, severity: Any, message: str) -> Diagn
     )
 
 
-def _fields_of(resolved: ResolvedTemplate) -> dict[str, Any]:
-    return {slot: getattr(resolved, slot) for slot in ResolvedTemplate.__slots__}
-
-
 def _diagnostic(
-    sources: Sources,
-    resolved: ResolvedTemplate,
-    path: KeyPath,
-    problem: Problem | LifecycleProblem,
+    resolved: _Located, path: KeyPath, problem: Problem | LifecycleProblem
 ) -> Diagnostic:
-    origin = _locate(sources, resolved, path)
+    origin = _locate(resolved.sources, resolved, path)
     return Diagnostic(
         problem.severity,
         problem.message,
@@ -177,7 +204,7 @@ def _diagnostic(
     )
 
 
-def _locate(sources: Sources, resolved: ResolvedTemplate, path: KeyPath) -> Origin:
+def _locate(sources: Sources, resolved: _Located, path: KeyPath) -> Origin:
     """The origin of the leaf holding ``path``; inside an array written in the file, the exact
     element's line; with no leaf at all (a missing key), the template's header."""
     for end in range(len(path), 0, -1):

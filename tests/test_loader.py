@@ -112,3 +112,56 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
     with pytest.raises(ConfigError, match=str(MAX_FILE_BYTES)):
         read_document(path)
+
+
+TRICKY_LINES = """\
+"a{b=" = { x = 1, "y.z" = "s = {", w = 1979-05-27 07:32:00Z }
+top = true # a comment
+[t."u.v"]  # header with a comment
+k = 'lit' # c
+"q k" . r = 2
+  indented.key = -1_000.5e3
+empty = ""
+ml = '''
+a = 1
+[not.a.header]
+'''
+m = \"\"\"
+b = 2\"\"\"
+arr = [
+  { c = 1 },
+  "d = 1",
+]
+nested = { inner = { deep = 1 }, flat = 2 }
+[[aot]]
+n = 1
+[[aot]]
+n = 2
+[ spaced . header ]
+z = 'q'
+"""
+
+
+@pytest.mark.parametrize("text", [EVERY_SHAPE, TRICKY_LINES], ids=["every-shape", "tricky-lines"])
+def test_fast_line_path_indexes_what_the_token_path_does(text: str) -> None:
+    """The one-match-per-line fast path of the position pass records exactly the positions the
+    token-by-token walk records (headers, dotted and quoted keys, one-line inline tables)."""
+    from rtconfig._loader import _index_positions
+
+    fast = dict(_index_positions(text))
+    assert fast == dict(_index_positions(text, fast=False))
+    assert len(fast) > 10
+
+
+def test_fast_path_positions_of_tricky_lines() -> None:
+    """Keys after a quoted key holding '{' and '=', inside one-line inline tables and after a
+    multi-line string that looks like TOML are located at their own line and column."""
+    pos = parse_document(TRICKY_LINES, "s.toml").positions
+    assert pos[("a{b=",)] == (1, 1)
+    assert pos[("a{b=", "y.z")] == (1, 19)
+    assert pos[("t", "u.v", "q k", "r")] == (5, 1)
+    assert pos[("t", "u.v", "indented", "key")] == (6, 3)
+    assert ("t", "u.v", "a") not in pos and ("not",) not in pos
+    assert pos[("t", "u.v", "nested", "inner", "deep")] == (18, 22)
+    assert pos[("aot", 1, "n")] == (22, 1)
+    assert pos[("spaced", "header", "z")] == (24, 1)
