@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -85,12 +86,13 @@ def test_lock_text_is_deterministic(write_toml: Callable[..., Path], tmp_path: P
 
 
 def test_lock_format(write_toml: Callable[..., Path]) -> None:
-    """Sorted keys, 2-space indent, trailing newline, format and rtconfig versions, UTF-8 text."""
-    text = dumps_lock(_lock(write_toml(CONFIG)))
+    """Format 1 (written for a Lock whose format_version is 1, read always): sorted keys,
+    2-space indent, trailing newline, format and rtconfig versions, UTF-8 text."""
+    text = dumps_lock(dataclasses.replace(_lock(write_toml(CONFIG)), format_version=1))
     data = json.loads(text)
     assert text.endswith("}\n") and not text.endswith("\n\n")
     assert text.startswith('{\n  "format_version": 1,\n  "rtconfig_version": ')
-    assert data["format_version"] == LOCK_FORMAT_VERSION
+    assert data["format_version"] == 1 == LOCK_FORMAT_VERSION - 1
     assert data["rtconfig_version"] == __version__
     assert "Grüße" in text
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -178,3 +180,134 @@ def test_lock_write_is_atomic(write_toml: Callable[..., Path]) -> None:
     write_lock(target, Lock(_lock(path).entries[:1]))
     assert sorted(p.name for p in path.parent.iterdir()) == ["sessions.lock.json", "sessions.toml"]
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+GA_CONFIG = """
+[templates.support]
+type = "realtime"
+model = "gpt-realtime-2.1"
+instructions = "Help."
+audio.output.voice = "marin"
+audio.input.turn_detection = { type = "server_vad" }
+
+[templates.sales]
+type = "realtime"
+model = "gpt-realtime-2.1"
+
+[environments.production.templates.support]
+audio.output.voice = "cedar"
+null = ["audio.input.turn_detection"]
+
+[environments.staging.templates.sales]
+instructions = "Staging."
+"""
+
+
+def test_lock_format_2_is_one_line_per_entry_naming_its_pair(
+    write_toml: Callable[..., Path],
+) -> None:
+    """Format 2: one JSON document, one line per (template, environment) starting with its name
+    and environment; default-environment entries carry the body, the others a patch against it
+    (an environment that changes nothing: an empty patch); it reads back as the same lock."""
+    lock = _lock(write_toml(GA_CONFIG))
+    text = dumps_lock(lock)
+    lines = text.splitlines()
+    assert lines[:4] == [
+        "{",
+        '  "format_version": 2,',
+        f'  "rtconfig_version": "{__version__}",',
+        '  "templates": [',
+    ]
+    assert lines[-2:] == ["  ]", "}"] and len(lines) == 4 + 6 + 2
+    entries = [json.loads(line.strip().rstrip(",")) for line in lines[4:-2]]
+    assert [(e["name"], e["env"]) for e in entries] == [(e.name, e.env) for e in lock.entries]
+    assert all(line.startswith('    {"name":') for line in lines[4:-2])
+    by_pair = {(e["name"], e["env"]): e for e in entries}
+    assert "body" in by_pair["support", None] and "patch" not in by_pair["support", None]
+    assert by_pair["support", "production"]["patch"] == [
+        {"op": "replace", "path": "/session/audio/input/turn_detection", "value": None},
+        {"op": "replace", "path": "/session/audio/output/voice", "value": "cedar"},
+    ]
+    assert by_pair["support", "staging"]["patch"] == []
+    assert by_pair["sales", "staging"]["patch"] == [
+        {"op": "add", "path": "/session/instructions", "value": "Staging."}
+    ]
+    assert all(e["sha256"] == lock.get(e["name"], e["env"]).body_sha256 for e in entries)
+    assert json.loads(text)["format_version"] == LOCK_FORMAT_VERSION == 2
+    assert parse_lock(text, "L") == dataclasses.replace(lock, format_version=2)
+    production = parse_lock(text, "L").get("support", "production")
+    assert production is not None
+    assert production.body["session"]["audio"]["input"]["turn_detection"] is None
+
+
+def test_lock_check_detects_one_changed_field_in_one_environment(
+    write_toml: Callable[..., Path],
+) -> None:
+    """`lock --check` against a format-2 lock: fresh exits 0; one field changed in one
+    environment's overlay exits 1 naming exactly that pair; `lock` then refreshes it."""
+    path = write_toml(GA_CONFIG)
+    assert CliRunner().invoke(main, ["lock", str(path)]).exit_code == 0
+    fresh = CliRunner().invoke(main, ["lock", str(path), "--check"])
+    assert fresh.exit_code == 0, fresh.output
+    path.write_text(GA_CONFIG.replace('voice = "cedar"', 'voice = "ash"'))
+    stale = CliRunner().invoke(main, ["lock", str(path), "--check"])
+    assert stale.exit_code == 1
+    assert "stale: support [production]: body differs" in stale.output
+    assert stale.output.count("stale:") == 1
+    assert CliRunner().invoke(main, ["lock", str(path)]).exit_code == 0
+    assert CliRunner().invoke(main, ["lock", str(path), "--check"]).exit_code == 0
+
+
+def test_a_format_1_lock_file_is_still_read_and_checked(
+    write_toml: Callable[..., Path],
+) -> None:
+    """A lock written by an earlier rtconfig (format 1) reads as the same bodies: `lock --check`
+    passes on it, `plan` compares against it, and `lock` rewrites it in format 2."""
+    path = write_toml(GA_CONFIG)
+    lock_file = lock_path_for(path)
+    old = dumps_lock(dataclasses.replace(_lock(path), format_version=1))
+    lock_file.write_text(old)
+    assert read_lock(lock_file) == dataclasses.replace(_lock(path), format_version=1)
+    assert CliRunner().invoke(main, ["lock", str(path), "--check"]).exit_code == 0
+    plan = CliRunner().invoke(main, ["plan", str(path), "--env", "production", "--json"])
+    assert plan.exit_code == 0, plan.output
+    assert {t["lock_status"] for t in json.loads(plan.output)["templates"]} == {"unchanged"}
+    assert CliRunner().invoke(main, ["lock", str(path)]).exit_code == 0
+    assert json.loads(lock_file.read_text())["format_version"] == 2
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda e: e["patch"][0].update(value="ash"), r"support \[production\]: sha256 does not"),
+        (lambda e: e["patch"].append({"op": "move"}), r"patch\[2\] is not an add, replace or"),
+        (lambda e: e["patch"][0].update(path="/nope/x"), "runs through no table"),
+        (lambda e: e.update(name="ghost"), "'ghost' has no default-environment body"),
+    ],
+)
+def test_a_hand_edited_patch_is_refused(
+    write_toml: Callable[..., Path], edit: Callable[[dict[str, object]], object], message: str
+) -> None:
+    """An edited patch (a value, an operation, a path, the pair it belongs to) is refused with
+    the entry and what is wrong, never applied silently."""
+    text = dumps_lock(_lock(write_toml(GA_CONFIG)))
+    data = json.loads(text)
+    entry = next(e for e in data["templates"] if (e["name"], e["env"]) == ("support", "production"))
+    edit(entry)
+    with pytest.raises(ConfigError, match=message) as info:
+        parse_lock(json.dumps(data), "sessions.lock.json")
+    assert "rtconfig lock" in str(info.value)
+
+
+def test_the_10k_shape_lock_is_a_third_of_format_1(write_toml: Callable[..., Path]) -> None:
+    """On a generated file of inheritance chains and three environments (the bench's shape),
+    format 2 is less than 40 % of format 1's size and reads back to the same bodies."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from _common import generate_config
+
+    lock = _lock(write_toml(generate_config(64)))
+    new, old = dumps_lock(lock), dumps_lock(dataclasses.replace(lock, format_version=1))
+    assert len(new) < 0.4 * len(old)
+    assert parse_lock(new, "L").entries == parse_lock(old, "L").entries

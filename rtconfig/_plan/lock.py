@@ -3,8 +3,15 @@
 The lock records what each mintable template sends in the default environment and in every
 declared one, so that a change to any body shows up in code review and in ``rtconfig plan``.
 It holds request bodies and their hashes only, never a setting or a secret. It is written
-deterministically (sorted keys, entries sorted by template then environment, 2-space indent,
-trailing newline): writing it twice gives the same bytes.
+deterministically: writing it twice gives the same bytes.
+
+Format 2 (docs/plan-and-lock.md) is one JSON document with one line per
+entry, sorted by template then environment, so that a diff names the pair it changes on the
+changed line itself. A default-environment entry carries its ``body``; another environment's
+entry carries a ``patch`` (:mod:`rtconfig._plan.patch`) against the same template's
+default-environment body when that is shorter, else its own ``body``. Every entry keeps its
+``sha256``, checked against the body rebuilt on reading. Format 1 (the whole document indented,
+every body in full) is still read, and written for a ``Lock`` whose ``format_version`` is 1.
 
 The lock is a projection of a plan: :func:`build_lock` keeps, of each record, what a reviewer
 must see change (endpoint, body, and their hashes). Reading and building a lock are pure;
@@ -16,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +34,7 @@ from rtconfig._errors import ConfigError
 from rtconfig._files import LOCK_FILE, FileProblem, FileRefused, atomic_write, read_file
 from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
 from rtconfig._plan.drift import Lockable
+from rtconfig._plan.patch import PatchError, apply_patch, diff_patch
 from rtconfig._plan.records import canonical_sha256, env_label
 from rtconfig._version import __version__
 
@@ -43,7 +51,8 @@ __all__ = [
     "write_lock",
 ]
 
-LOCK_FORMAT_VERSION = 1
+LOCK_FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
 
 Key = tuple[str, str | None]
 
@@ -139,13 +148,52 @@ def _entry(record: _Lockable) -> LockEntry:
 
 
 def dumps_lock(lock: Lock) -> str:
-    """The file's exact text: sorted keys, 2-space indent, non-ASCII kept, trailing newline."""
-    document = {
-        "format_version": lock.format_version,
-        "rtconfig_version": lock.rtconfig_version,
-        "templates": [entry.to_json() for entry in lock.entries],
+    """The file's exact text, non-ASCII kept, trailing newline: format 2 (one line per entry),
+    or format 1 (sorted keys, 2-space indent) for a lock whose ``format_version`` is 1."""
+    if lock.format_version == 1:
+        document = {
+            "format_version": 1,
+            "rtconfig_version": lock.rtconfig_version,
+            "templates": [entry.to_json() for entry in lock.entries],
+        }
+        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    defaults = {e.name: e for e in lock.entries if e.env is None}
+    lines = [_entry_line(entry, defaults.get(entry.name)) for entry in lock.entries]
+    head = json.dumps(lock.rtconfig_version, ensure_ascii=False)
+    entries = "[\n    " + ",\n    ".join(lines) + "\n  ]" if lines else "[]"
+    return (
+        f'{{\n  "format_version": {LOCK_FORMAT_VERSION},\n  "rtconfig_version": {head},\n'
+        f'  "templates": {entries}\n}}\n'
+    )
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _entry_line(entry: LockEntry, default: LockEntry | None) -> str:
+    """One entry on one line: identity first (what a diff reader looks for), then the hashes,
+    then the body or the patch against the default environment's body."""
+    head: dict[str, Any] = {
+        "name": entry.name,
+        "env": entry.env,
+        "endpoint": entry.endpoint.value,
+        "sha256": entry.body_sha256,
     }
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if entry.session_sha256 is not None:
+        head["session_sha256"] = entry.session_sha256
+    text = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1]
+    body = _compact(entry.body)
+    if default is not None and default is not entry and default.endpoint is entry.endpoint:
+        patch = diff_patch(default.body, entry.body)
+        patched = _compact(patch)
+        # Shorter, and rebuilding it gives the very body hashed (1 and 1.0 compare equal).
+        if (
+            len(patched) < len(body)
+            and canonical_sha256(apply_patch(default.body, patch)) == entry.body_sha256
+        ):
+            return f'{text},"patch":{patched}}}'
+    return f'{text},"body":{body}}}'
 
 
 def parse_lock(text: str, file: str) -> Lock:
@@ -171,35 +219,20 @@ def parse_lock(text: str, file: str) -> Lock:
     if not isinstance(data, dict) or not isinstance(data.get("templates"), list):
         raise fail('not an rtconfig lock file (no "templates" list)')
     version = data.get("format_version")
-    if version != LOCK_FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS or isinstance(version, bool):
         raise fail(
             f"lock format_version {version!r} is not supported (this rtconfig writes "
-            f"{LOCK_FORMAT_VERSION})"
+            f"{LOCK_FORMAT_VERSION} and reads {', '.join(map(str, READABLE_FORMAT_VERSIONS))})"
         )
+    items = data["templates"]
+    defaults = {
+        item.get("name"): item.get("body")
+        for item in items
+        if isinstance(item, dict) and item.get("env") is None
+    }
     entries: dict[Key, LockEntry] = {}
-    for index, item in enumerate(data["templates"]):
-        where = f"templates[{index}]"
-        if not isinstance(item, dict):
-            raise fail(f"{where} is not an object")
-        name, env, endpoint = item.get("name"), item.get("env"), item.get("endpoint")
-        body, sha = item.get("body"), item.get("sha256")
-        if not isinstance(name, str) or not (env is None or isinstance(env, str)):
-            raise fail(f'{where} needs a string "name" and a string or null "env"')
-        if not isinstance(endpoint, str) or endpoint not in Endpoint._value2member_map_:
-            raise fail(f"{where} has an unknown endpoint {endpoint!r}")
-        if not isinstance(body, dict) or not isinstance(sha, str):
-            raise fail(f'{where} needs an object "body" and a string "sha256"')
-        session_sha = item.get("session_sha256")
-        if session_sha is not None and not isinstance(session_sha, str):
-            raise fail(f'{where} has a "session_sha256" that is not a string')
-        entry = LockEntry(name, env, Endpoint(endpoint), body, sha, session_sha)
-        if canonical_sha256(body) != sha:
-            raise fail(f"{entry.label}: sha256 does not match its body (edited by hand?)")
-        if session_sha is not None and (
-            not isinstance(body.get("session"), dict)
-            or canonical_sha256(body["session"]) != session_sha
-        ):
-            raise fail(f"{entry.label}: session_sha256 does not match its session (edited?)")
+    for index, item in enumerate(items):
+        entry = _parse_entry(item, f"templates[{index}]", defaults, version, fail)
         if entry.key in entries:
             raise fail(f"{entry.label} is listed twice")
         entries[entry.key] = entry
@@ -207,7 +240,48 @@ def parse_lock(text: str, file: str) -> Lock:
     return Lock(
         tuple(entries[key] for key in sorted(entries, key=_sort_key)),
         rtconfig_version=recorded if isinstance(recorded, str) else "unknown",
+        format_version=version,
     )
+
+
+def _parse_entry(
+    item: Any,
+    where: str,
+    defaults: Mapping[Any, Any],
+    version: int,
+    fail: Callable[[str], ConfigError],
+) -> LockEntry:
+    """One entry, its body rebuilt from a patch when it has one, its hashes checked."""
+    if not isinstance(item, dict):
+        raise fail(f"{where} is not an object")
+    name, env, endpoint = item.get("name"), item.get("env"), item.get("endpoint")
+    body, sha = item.get("body"), item.get("sha256")
+    if not isinstance(name, str) or not (env is None or isinstance(env, str)):
+        raise fail(f'{where} needs a string "name" and a string or null "env"')
+    if not isinstance(endpoint, str) or endpoint not in Endpoint._value2member_map_:
+        raise fail(f"{where} has an unknown endpoint {endpoint!r}")
+    if version >= 2 and body is None and "patch" in item and env is not None:
+        base = defaults.get(name)
+        if not isinstance(base, dict):
+            raise fail(f"{where} has a patch but {name!r} has no default-environment body")
+        try:
+            body = apply_patch(base, item["patch"])
+        except PatchError as exc:
+            raise fail(f"{where}: {exc}") from None
+    if not isinstance(body, dict) or not isinstance(sha, str):
+        raise fail(f'{where} needs an object "body" (or a "patch") and a string "sha256"')
+    session_sha = item.get("session_sha256")
+    if session_sha is not None and not isinstance(session_sha, str):
+        raise fail(f'{where} has a "session_sha256" that is not a string')
+    entry = LockEntry(name, env, Endpoint(endpoint), body, sha, session_sha)
+    if canonical_sha256(body) != sha:
+        raise fail(f"{entry.label}: sha256 does not match its body (edited by hand?)")
+    if session_sha is not None and (
+        not isinstance(body.get("session"), dict)
+        or canonical_sha256(body["session"]) != session_sha
+    ):
+        raise fail(f"{entry.label}: session_sha256 does not match its session (edited?)")
+    return entry
 
 
 def read_lock(path: str | os.PathLike[str]) -> Lock | None:
