@@ -81,6 +81,7 @@ AUDIT_LOG = FileKind("audit log", 1024 * _MiB)
 
 class FileProblem(enum.Enum):
     MISSING = "missing"
+    INVALID_PATH = "invalid_path"  # no file can have this name (it holds a NUL)
     IS_DIRECTORY = "is_directory"
     NOT_REGULAR = "not_regular"
     TOO_LARGE = "too_large"
@@ -103,7 +104,7 @@ class FileRefused(Exception):
     @property
     def code(self) -> DiagnosticCode:
         """The diagnostic code of this refusal: missing, too large, or otherwise unreadable."""
-        if self.problem is FileProblem.MISSING:
+        if self.problem is FileProblem.MISSING or self.problem is FileProblem.INVALID_PATH:
             return DiagnosticCode.FILE_NOT_FOUND
         if self.problem is FileProblem.TOO_LARGE:
             return DiagnosticCode.LIMIT_EXCEEDED
@@ -237,7 +238,7 @@ def read_in_tree(
     in after the check makes the open fail rather than read elsewhere.
     """
     if "\0" in relative:
-        raise FileRefused(FileProblem.MISSING, "is not a valid path (it holds a NUL)")
+        raise FileRefused(FileProblem.INVALID_PATH, "is not a valid path (it holds a NUL)")
     base = Path(base_dir).resolve()
     written = Path(relative)
     if not allow_hidden and hidden_part(written.parts):

@@ -28,7 +28,7 @@ def shadowed_star_overlay(
     star = environment.overlays.get("*") if environment is not None else None
     if star is None or not resolved:
         return []
-    names = ", ".join(t.name for t in resolved)
+    names = _names(resolved)
     diagnostics = []
     for path, value in iter_leaves(star.values):
         origin = star.origin(path)
@@ -59,6 +59,18 @@ def _takes_from_star(template: ResolvedTemplate, path: tuple[str | int, ...], en
         return False
     origin = record.origin
     return origin.kind is OriginKind.ENVIRONMENT and origin.template == "*" and origin.env == env
+
+
+_NAMES_SHOWN = 10
+
+
+def _names(resolved: Sequence[ResolvedTemplate]) -> str:
+    """The templates, or the first ten and how many more: a file of 10,000 templates must not
+    print all their names in every warning."""
+    names = [t.name for t in resolved]
+    if len(names) <= _NAMES_SHOWN:
+        return ", ".join(names)
+    return ", ".join(names[:_NAMES_SHOWN]) + f", … and {len(names) - _NAMES_SHOWN} more"
 
 
 def _short(value: object, limit: int = 40) -> str:

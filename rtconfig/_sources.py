@@ -9,8 +9,8 @@ type, key-like strings) are collected here, all at once, with their lines.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ from rtconfig._codes import DiagnosticCode as C
 from rtconfig._errors import KEY_LIKE, TOKEN_LIKE, Diagnostic
 from rtconfig._files import INSTRUCTIONS, FileProblem, FileRefused, read_in_tree
 from rtconfig._keys import KeyPath, format_path
+
+# The layer type lives in its own module; the loader's callers import it from here too.
+from rtconfig._layer import Layer, iter_leaves
 from rtconfig._loader import Document
 from rtconfig._origins import Origin, OriginKind
 from rtconfig._serve_settings import ServeSettings, read_serve
@@ -31,6 +34,7 @@ __all__ = [
     "Layer",
     "Sources",
     "TemplateSource",
+    "iter_leaves",
     "read_sources",
 ]
 
@@ -51,88 +55,6 @@ META_KEYS = frozenset(
 FIELD_LIKE_META = frozenset({"endpoint", "expires_after"})
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 MAX_INSTRUCTIONS_BYTES = INSTRUCTIONS.max_bytes
-
-
-@dataclass(eq=False)
-class Layer:
-    """One source of template values, with the origin of each of its leaves.
-
-    ``values`` is template-shaped (nested tables; arrays and scalars are leaves) and may hold the
-    field-like meta-keys ``endpoint`` and ``expires_after``.
-    """
-
-    kind: OriginKind
-    values: dict[str, Any]
-    template: str | None = None
-    env: str | None = None
-    unset: tuple[KeyPath, ...] = ()
-    null: tuple[KeyPath, ...] = ()
-    # File layers: the document and where this layer's table sits in it.
-    document: Document | None = None
-    base: KeyPath = ()
-    # Leaves whose origin is not a position in the document (env vars, --set, instructions_file).
-    fixed: dict[KeyPath, Origin] = field(default_factory=dict)
-    _cache: dict[KeyPath, Origin] = field(default_factory=dict, repr=False)
-    _leaves: dict[KeyPath, Origin] | None = field(default=None, repr=False)
-
-    def origin(self, path: KeyPath) -> Origin:
-        """Where the value at ``path`` was written."""
-        try:
-            return self._cache[path]
-        except KeyError:
-            pass
-        for end in range(len(path), 0, -1):
-            fixed = self.fixed.get(path[:end])
-            if fixed is not None:
-                self._cache[path] = fixed
-                return fixed
-        origin = Origin(
-            self.kind,
-            file=self.document.file if self.document else None,
-            template=self.template,
-            env=self.env,
-            key=(*self.base, *path),
-            locator=self.document,
-        )
-        self._cache[path] = origin
-        return origin
-
-    @property
-    def label(self) -> str:
-        """Which layer this is, for debugging: ``template support``, ``--set support``."""
-        target = '"*"' if self.template in (None, "*") else self.template
-        names = {
-            OriginKind.TEMPLATE: f"template {target}",
-            OriginKind.ENVIRONMENT: f"environment {self.env} overlay {target}",
-            OriginKind.ENV_VAR: (
-                f"RTCONFIG__ variables for {target}"
-                if self.template is not None
-                else "OPENAI_ORG_ID and OPENAI_PROJECT_ID"
-            ),
-            OriginKind.SET: f"--set for {target}",
-            OriginKind.API: f"[environments.{self.env}.api]" if self.env else "[api]",
-            OriginKind.DEFAULT: "rtconfig's defaults",
-        }
-        return names.get(self.kind, self.kind.value)
-
-    def leaf_origins(self) -> dict[KeyPath, Origin]:
-        """The origin of every leaf of ``values``, computed once per layer."""
-        if self._leaves is None:
-            self._leaves = {path: self.origin(path) for path, _ in iter_leaves(self.values)}
-        return self._leaves
-
-    def meta_origin(self, key: str) -> Origin:
-        """Where a meta-key of this layer (``null``, ``unset``) was written."""
-        if self.document is None:
-            return self.origin(())
-        return Origin(
-            self.kind,
-            file=self.document.file,
-            template=self.template,
-            env=self.env,
-            key=(*self.base, key),
-            locator=self.document,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,21 +134,39 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
     data = document.data
     _refuse_secrets(c, data, ())
     for key in data:
-        if key not in ("api", "templates", "environments", "serve"):
+        if key not in _SECTIONS:
             c.error(
                 C.UNKNOWN_SECTION,
                 f"unknown section {key!r}"
-                + did_you_mean(key, ["api", "templates", "environments", "serve"])
+                + did_you_mean(key, _SECTIONS)
                 + "; a sessions.toml has [api], [templates.NAME], [environments.NAME] and "
                 "[serve]",
                 (key,),
             )
     api = _table(c, data, "api", ("api",)) or {}
     _check_api(c, api, ("api",))
-    templates: dict[str, TemplateSource] = {}
     raw_templates = _table(c, data, "templates", ("templates",)) or {}
     base_dir = base_dir if base_dir is not None else Path(document.file).resolve().parent
-    for name, table in raw_templates.items():
+    templates = _templates(c, raw_templates, base_dir)
+    raw_envs = _table(c, data, "environments", ("environments",)) or {}
+    environments = _environments(c, raw_envs, templates, base_dir)
+    serve = None
+    if "serve" in data:
+        declared = {
+            name: isinstance(t, dict) and t.get("abstract") is True
+            for name, t in raw_templates.items()
+        }
+        serve, problems = read_serve(document, data["serve"], declared)
+        c.diagnostics.extend(problems)
+    return Sources(document, api, templates, environments, tuple(c.diagnostics), serve)
+
+
+_SECTIONS = ("api", "templates", "environments", "serve")
+
+
+def _templates(c: _Collector, raw: Mapping[str, Any], base_dir: Path) -> dict[str, TemplateSource]:
+    templates: dict[str, TemplateSource] = {}
+    for name, table in raw.items():
         at: KeyPath = ("templates", name)
         if not TEMPLATE_NAME.fullmatch(name):
             c.error(
@@ -241,10 +181,18 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
         template = _template(c, name, table, at, base_dir)
         if template is not None:
             templates[name] = template
+    return templates
+
+
+def _environments(
+    c: _Collector,
+    raw: Mapping[str, Any],
+    templates: Mapping[str, TemplateSource],
+    base_dir: Path,
+) -> dict[str, EnvironmentSource]:
     environments: dict[str, EnvironmentSource] = {}
-    raw_envs = _table(c, data, "environments", ("environments",)) or {}
-    for env, table in raw_envs.items():
-        at = ("environments", env)
+    for env, table in raw.items():
+        at: KeyPath = ("environments", env)
         if not TEMPLATE_NAME.fullmatch(env):
             c.error(
                 C.INVALID_NAME,
@@ -260,15 +208,7 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
         environment = _environment(c, env, table, at, templates, base_dir)
         if environment is not None:
             environments[env] = environment
-    serve = None
-    if "serve" in data:
-        declared = {
-            name: isinstance(t, dict) and t.get("abstract") is True
-            for name, t in raw_templates.items()
-        }
-        serve, problems = read_serve(document, data["serve"], declared)
-        c.diagnostics.extend(problems)
-    return Sources(document, api, templates, environments, tuple(c.diagnostics), serve)
+    return environments
 
 
 def _table(
@@ -464,7 +404,7 @@ def _read_instructions(
     try:
         raw = read_in_tree(base_dir, shown, INSTRUCTIONS, allow_hidden=allow_hidden)
     except FileRefused as exc:
-        if exc.problem is FileProblem.MISSING and "NUL" not in exc.message:
+        if exc.problem is FileProblem.MISSING:
             c.error(
                 C.INSTRUCTIONS_FILE,
                 f"file {shown!r} does not exist (paths are relative to the TOML file)",
@@ -589,13 +529,3 @@ def _environment(
         OriginKind.ENVIRONMENT, file=c.document.file, env=env, key=at, locator=c.document
     )
     return EnvironmentSource(env, api, overlays, header)
-
-
-def iter_leaves(values: Mapping[str, Any], prefix: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
-    """Every leaf of a template-shaped table: scalars, arrays, nulls and empty tables."""
-    for key, value in values.items():
-        path = (*prefix, key)
-        if isinstance(value, dict) and value:
-            yield from iter_leaves(value, path)
-        else:
-            yield path, value

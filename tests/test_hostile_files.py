@@ -220,6 +220,22 @@ def test_allow_hidden_must_be_a_boolean_beside_an_instructions_file(tmp_path: Pa
     assert "there is none" in result.stderr
 
 
+def test_an_instructions_file_path_holding_a_nul_is_invalid_not_missing(tmp_path: Path) -> None:
+    """A prompt path with a NUL in it is refused as an invalid path (FileProblem.INVALID_PATH),
+    not reported as a file that does not exist; a missing file still reads as missing."""
+    with pytest.raises(FileRefused) as refused:
+        read_in_tree(tmp_path, "p\0.md", LOCK_FILE)
+    assert refused.value.problem is FileProblem.INVALID_PATH
+    path = _project(tmp_path, 'instructions_file = "p\\u0000.md"\n')
+    result = cli(["validate", str(path)])
+    assert result.exit_code == 1
+    assert "is not a valid path (it holds a NUL)" in result.stderr
+    assert "does not exist" not in result.stderr
+    path.write_text(GA_HEAD + 'instructions_file = "gone.md"\n')
+    result = cli(["validate", str(path)])
+    assert result.exit_code == 1 and "file 'gone.md' does not exist" in result.stderr
+
+
 def test_a_prompt_file_holding_a_minted_token_is_refused(tmp_path: Path) -> None:
     """A prompt file holding an `ek_…` token (an earlier --output, say) is refused without
     echoing it."""

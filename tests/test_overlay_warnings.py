@@ -74,3 +74,19 @@ def test_no_warning_when_only_some_templates_are_checked(tmp_path: Path) -> None
     config = rtconfig.load(_write(tmp_path, SHADOWED))
     check = config.check(envs=["staging"], templates=["support"], environ={})
     assert check.diagnostics == ()
+
+
+def test_the_warning_names_ten_templates_and_counts_the_rest(tmp_path: Path) -> None:
+    """With many templates the warning names the first ten and says how many more (a file of
+    10,000 templates once printed every name, three times)."""
+    many = "".join(
+        f'[templates.t{i}]\ntype = "realtime"\nmodel = "gpt-realtime-2.1"\n'
+        'expires_after = { anchor = "created_at", seconds = 600 }\n\n'
+        for i in range(25)
+    )
+    text = '[api]\nendpoint = "realtime/client_secrets"\n\n' + many
+    text += '[environments.staging.templates."*"]\nexpires_after.seconds = 60\n'
+    (warning,) = rtconfig.load(_write(tmp_path, text)).check(environ={}).warnings
+    shown = ", ".join(f"t{i}" for i in range(10))
+    assert f"every template sets it itself ({shown}, … and 15 more)" in warning.message
+    assert "t10" not in warning.message
