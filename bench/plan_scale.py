@@ -15,6 +15,10 @@ round runs first). Each round times, on a freshly loaded file:
 A lock file written from a slightly different config (another voice in one template in twenty,
 one extra template) makes the plan compute field diffs and a removed entry. Reported: medians of
 ``--runs`` rounds and their ratio. Target (issue 3): plan / validate < 2.
+
+Also the lock file of every environment (what ``rtconfig lock`` writes) in format 2 beside
+format 1 (the format earlier releases wrote), its size and the time to read it back, medians of
+the same rounds (issue 16 target 5: a lock a person can read in a diff, and proportionate).
 """
 
 from __future__ import annotations
@@ -31,10 +35,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dataclasses
+
 from _common import generate_config, machine_description
 
 from rtconfig._config import load
-from rtconfig._plan.lock import build_lock, lock_path_for, read_lock, write_lock
+from rtconfig._plan.lock import (
+    Lock,
+    build_lock,
+    dumps_lock,
+    lock_path_for,
+    parse_lock,
+    read_lock,
+    write_lock,
+)
 from rtconfig._plan.make import make_plan
 from rtconfig._plan.records import Plan
 from rtconfig._plan.render import plan_json, render_text
@@ -65,6 +79,15 @@ def _plan_text(path: Path) -> int:
 
 def _plan_json(path: Path) -> int:
     return len(json.dumps(plan_json(_planned(path)), ensure_ascii=False, separators=(",", ":")))
+
+
+def _time_read(text: str) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    parsed: Lock = parse_lock(text, "sessions.lock.json")
+    elapsed = time.perf_counter() - start
+    assert parsed.entries
+    return elapsed
 
 
 def _time(func: Callable[[Path], int], path: Path) -> float:
@@ -101,6 +124,16 @@ def main() -> None:
             times["plan"].append(_time(_plan_text, path))
             times["plan --json"].append(_time(_plan_json, path))
         plan = _planned(path)
+        every = load(path).check(environ={})
+        lock = build_lock(every.templates)
+        texts = {
+            "format 2": dumps_lock(lock),
+            "format 1": dumps_lock(dataclasses.replace(lock, format_version=1)),
+        }
+        reads: dict[str, list[float]] = {name: [] for name in texts}
+        for _ in range(args.runs):
+            for name, text in texts.items():
+                reads[name].append(_time_read(text))
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"# {machine_description()}")
     print(
@@ -114,6 +147,14 @@ def main() -> None:
     ratio = medians["plan"] / base
     print(f"ratio: plan / validate = {ratio:.2f} (target < 2: {'met' if ratio < 2 else 'MISSED'})")
     print(f"ratio: plan --json / validate = {medians['plan --json'] / base:.2f}")
+    for name, text in texts.items():
+        print(
+            f"lock {name}: {len(text.encode()) / 1e6:7.2f} MB, {len(text.splitlines())} lines, "
+            f"read in {statistics.median(reads[name]) * 1000:.1f} ms "
+            f"({len(every.templates)} template-environments)"
+        )
+    size = len(texts["format 2"]) / len(texts["format 1"])
+    print(f"ratio: lock format 2 / format 1 size = {size:.2f}")
 
 
 if __name__ == "__main__":

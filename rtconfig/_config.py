@@ -226,8 +226,11 @@ class Config:
         if day is None:
             diagnostics.append(_bad_today())
         results: list[ResolvedTemplate] = []
+        base: Resolver | None = None  # the default environment's, once it has been checked
         for env in env_list:
-            resolver = Resolver(sources, env, env_layers, set_layers)
+            resolver = Resolver(sources, env, env_layers, set_layers, base)
+            if env is None:
+                base = resolver
             in_env = _check_environment(
                 resolver, names, environ, base_url, day, diagnostics, every=templates is None
             )

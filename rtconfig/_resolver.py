@@ -156,20 +156,28 @@ class Resolver:
         env: str | None,
         env_layers: Mapping[str, Layer],
         set_layers: Mapping[str, Layer],
+        base: Resolver | None = None,
     ) -> None:
         self.sources = sources
         self.env = env
         self.environment = sources.environments.get(env) if env else None
         self.env_layers = env_layers
         self.set_layers = set_layers
+        # The default environment's resolver (same variables and --set): a template this
+        # environment does not touch resolves to the very same Resolution, records map included.
+        self.base = base if self.environment is not None and base is not self else None
         self._done: dict[str, Resolution | None] = {}
         self._stack: list[str] = []
+        self._untouched: dict[str, bool] = {}
         self.diagnostics: dict[str, list[Diagnostic]] = {}
 
     def resolve(self, name: str) -> Resolution | None:
         """The resolution of ``name``, or None when it (or an ancestor) cannot be resolved."""
         if name in self._done:
             return self._done[name]
+        if self.base is not None and self.untouched(name):
+            result = self._done[name] = self.base.resolve(name)
+            return result
         template = self.sources.templates[name]
         self._stack.append(name)
         try:
@@ -177,6 +185,26 @@ class Resolver:
         finally:
             self._stack.pop()
         self._done[name] = result
+        return result
+
+    def untouched(self, name: str) -> bool:
+        """Whether this environment adds no layer to ``name`` or any of its ancestors (no
+        ``"*"`` overlay, no overlay of theirs). A cycle or an unknown parent counts as touched:
+        this resolver then reports it itself."""
+        found = self._untouched.get(name)
+        if found is not None:
+            return found
+        environment = self.environment
+        self._untouched[name] = False  # while deciding: a cycle back here is "touched"
+        template = self.sources.templates.get(name)
+        result = (
+            environment is not None
+            and "*" not in environment.overlays
+            and template is not None
+            and name not in environment.overlays
+            and all(self.untouched(parent) for parent in template.extends)
+        )
+        self._untouched[name] = result
         return result
 
     def _fail(self, template: TemplateSource, code: DiagnosticCode, message: str) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint, body_from_template, template_path
@@ -91,8 +90,7 @@ def validate(
     return resolved, diagnostics
 
 
-@dataclass(frozen=True, slots=True)
-class _Located:
+class _Located(NamedTuple):  # a tuple: built once per template and environment
     """What a diagnostic about one template in one environment needs to find its line."""
 
     sources: Sources

@@ -44,11 +44,22 @@ CASES = {
     ),
     "scale.py": (
         ["--sizes", "24", "48", "--runs", "1"],
-        [r"^\s+48 templates x 4 environments: median", r"^ratio: time\(48\) / time\(24\) = "],
+        [
+            r"^\s+48 templates x 4 environments: median",
+            r"^ratio: time\(48\) / time\(24\) = ",
+            r"^ratio: plan time\(48\) / plan time\(24\) = ",
+            r"^ratio: library / validate at 48 = [\d.]+ \(target <= 1\)",
+            r"^\s+tomllib\s+[\d.]+ s \[",
+        ],
     ),
     "plan_scale.py": (
         ["--templates", "24", "--runs", "1"],
-        [r"^ratio: plan / validate = [\d.]+ \(target < 2", r"^ratio: plan --json / validate"],
+        [
+            r"^ratio: plan / validate = [\d.]+ \(target < 2",
+            r"^ratio: plan --json / validate",
+            r"^lock format 2: +[\d.]+ MB, \d+ lines, read in",
+            r"^ratio: lock format 2 / format 1 size = [\d.]+",
+        ],
     ),
     "mint_throughput.py": (
         ["--n", "40", "--runs", "1", "--latencies", "0"],

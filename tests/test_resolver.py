@@ -355,3 +355,52 @@ def test_exponential_diamond_graph_is_linear(write_toml: WriteToml) -> None:
     result = resolve(write_toml("".join(lines)), "a40")
     assert value(result, "voice") == "root"
     assert value(result, "speed") == 1.0
+
+
+SHARED = """
+    [templates.base]
+    type = "realtime"
+    model = "gpt-realtime-2.1"
+    audio.output.voice = "marin"
+
+    [templates.quiet]
+    extends = "base"
+    audio.output.speed = 0.9
+
+    [templates.loud]
+    extends = "base"
+    audio.output.speed = 1.2
+
+    [environments.staging.templates.loud]
+    audio.output.voice = "ash"
+
+    [environments.production.templates."*"]
+    tracing = "auto"
+"""
+
+
+def test_an_environment_that_touches_nothing_shares_the_default_resolution(
+    write_toml: WriteToml,
+) -> None:
+    """A template whose chain an environment adds no layer to resolves once: its records map
+    is the default environment's own object, with the same exact provenance; a template the
+    environment overlays (or a "*" overlay) gets its own."""
+    import rtconfig
+
+    check = rtconfig.load(write_toml(SHARED)).check(environ={})
+    check.raise_for_errors()
+    by = {(t.name, t.env): t for t in check.templates}
+    assert by["quiet", "staging"].fields is by["quiet", None].fields
+    assert by["base", "staging"].fields is by["base", None].fields
+    assert by["loud", "staging"].fields is not by["loud", None].fields
+    assert by["quiet", "production"].fields is not by["quiet", None].fields
+    speed = by["quiet", "staging"].fields[("audio", "output", "speed")]
+    assert (speed.value, speed.origin.template, speed.origin.env) == (0.9, "quiet", None)
+    voice = by["loud", "staging"].fields[("audio", "output", "voice")]
+    assert (voice.value, voice.origin.kind, voice.origin.env) == (
+        "ash",
+        OriginKind.ENVIRONMENT,
+        "staging",
+    )
+    assert [v for v, _ in voice.overridden] == ["marin"]
+    assert by["quiet", "staging"].env == "staging"  # the record is still staging's
