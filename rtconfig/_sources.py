@@ -132,7 +132,8 @@ def read_sources(document: Document, base_dir: Path | None = None) -> Sources:
     """Interpret a document as sessions.toml; every structural problem becomes a diagnostic."""
     c = _Collector(document)
     data = document.data
-    _refuse_secrets(c, data, ())
+    if _may_hold_secrets(document.text):
+        _refuse_secrets(c, data, ())
     for key in data:
         if key not in _SECTIONS:
             c.error(
@@ -221,6 +222,18 @@ def _table(
         c.error(C.NOT_A_TABLE, f"{format_path(at)} must be a table, not {type_name(value)}", at)
         return None
     return value
+
+
+_API_KEY_WORD = re.compile(r"\bapi_key\b")
+
+
+def _may_hold_secrets(text: str) -> bool:
+    """Whether any key or string of the document could be ``api_key`` or look like a key.
+
+    Without a backslash in the text every key and string is written as it reads (no escape
+    can spell ``sk-`` or put a word boundary before it), so a search of the raw text answers
+    for all of them; with one, every key and value is walked."""
+    return "\\" in text or bool(KEY_LIKE.search(text) or _API_KEY_WORD.search(text))
 
 
 def _refuse_secrets(c: _Collector, value: Any, at: KeyPath) -> None:

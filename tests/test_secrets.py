@@ -523,3 +523,33 @@ def test_a_server_echoing_the_key_base64_encoded_is_scrubbed(project: Path, tmp_
     for text in (result.stdout, result.stderr, audit.read_text()):
         assert encoded[8:-8] not in text and GATEWAY_KEY not in text
     assert "bad credential Basic" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'instructions = "\\tsk-abcdefghijklmnopqrstuvwx"',
+        'instructions = "\\u0073k-abcdefghijklmnopqrstuvwx"',
+        '"api\\u005fkey" = "x"',
+        'instructions = """\\\nsk-abcdefghijklmnopqrstuvwx"""',
+        'instructions = "sk-abcdefghijklmnopqrstuvwx"',
+        "api_key = 'x'",
+    ],
+    ids=[
+        "tab-escape",
+        "unicode-escape",
+        "escaped-key",
+        "line-ending-backslash",
+        "plain",
+        "api_key",
+    ],
+)
+def test_a_key_spelled_with_escapes_is_still_refused(tmp_path: Path, line: str) -> None:
+    """The secret scan skips its walk only for a file whose raw text can hold no key: an escape
+    (a tab before `sk-`, `\\u0073`, a quoted `api\\u005fkey`, a line-ending backslash) still
+    reaches the walk and is refused."""
+    path = tmp_path / "sessions.toml"
+    path.write_text(GA_HEAD + line + "\n")
+    check = rtconfig.load(path).check(environ={})
+    assert check.errors[0].code is rtconfig.DiagnosticCode.SECRET_REFUSED
+    assert not any("abcdefghijklmnop" in str(d) for d in check.diagnostics)
