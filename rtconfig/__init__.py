@@ -16,11 +16,12 @@ Data flows one way: load → resolve → validate → plan → apply → audit. 
 imports nothing but its version; each name is imported on first use.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
-
 from rtconfig._version import __version__
 
-if _TYPE_CHECKING:
+# typing.TYPE_CHECKING without importing typing, which `rtconfig --version` would pay for
+# (type checkers treat any name TYPE_CHECKING as true); deleted below, so it is not exported.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
     from rtconfig._apply.calls import Call
     from rtconfig._apply.engine import Applier, AsyncApplier, CallbackError
     from rtconfig._apply.results import (
@@ -145,6 +146,7 @@ _LAZY = {
     ),
 }
 _MODULE_OF = {name: module for module, names in _LAZY.items() for name in names}
+del TYPE_CHECKING
 
 
 def __getattr__(name: str) -> object:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-from typing import TYPE_CHECKING, Any, NoReturn
 
+# typing.TYPE_CHECKING without importing typing: `rtconfig --version` imports only os and sys.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     import click
 
     main: click.Group
@@ -54,7 +56,8 @@ def _exit(code: int) -> NoReturn:
         sys.stderr.flush()
     except (OSError, ValueError):  # a closed pipe: let the interpreter report it as it always did
         raise SystemExit(code) from None
-    if threading.active_count() > 1:
+    threading = sys.modules.get("threading")  # not imported: no other thread can be running
+    if threading is not None and threading.active_count() > 1:
         raise SystemExit(code)  # someone still works: let them finish
     os._exit(code)
 
