@@ -29,6 +29,7 @@ __all__ = [
     "ResolvedSettings",
     "ResolvedTemplate",
     "Resolver",
+    "body_hashes",
     "body_sha256",
     "merge_layers",
     "resolve_settings",
@@ -39,7 +40,27 @@ __all__ = [
 
 def body_sha256(body: Mapping[str, Any]) -> str:
     """The contract's body hash: sha256 of the sorted, compact, UTF-8 JSON."""
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _sha256(_canonical(body))
+
+
+def body_hashes(body: Mapping[str, Any]) -> tuple[str, str | None]:
+    """``body_sha256(body)`` and, when ``body["session"]`` is a table, its ``body_sha256``
+    (CONTRACT §10), encoding the session once: the body's canonical JSON is its sorted
+    top-level members' canonical JSON, joined."""
+    session = body.get("session")
+    if not isinstance(session, dict) or not all(isinstance(key, str) for key in body):
+        inner = body_sha256(session) if isinstance(session, Mapping) else None
+        return body_sha256(body), inner
+    members = {key: _canonical(value) for key, value in body.items()}
+    text = "{" + ",".join(f"{_canonical(key)}:{members[key]}" for key in sorted(members)) + "}"
+    return _sha256(text), _sha256(members["session"])
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

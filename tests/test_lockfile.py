@@ -311,3 +311,23 @@ def test_the_10k_shape_lock_is_a_third_of_format_1(write_toml: Callable[..., Pat
     new, old = dumps_lock(lock), dumps_lock(dataclasses.replace(lock, format_version=1))
     assert len(new) < 0.4 * len(old)
     assert parse_lock(new, "L").entries == parse_lock(old, "L").entries
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"expires_after": {"seconds": 60}, "session": {"type": "realtime", "voice": "é ü 中"}},
+        {"session": {}, "a": [1, 1.5, None, True, {"z": 1, "b": "\u2028"}]},
+        {"session": "not a table", "model": "x"},
+        {"model": "gpt-realtime", "voice": "ash"},
+        {},
+    ],
+)
+def test_body_hashes_are_the_contract_hashes(body: dict[str, object]) -> None:
+    """body_hashes encodes the session once and still gives exactly body_sha256 of the body and
+    of its session (CONTRACT §5, §10), or None when the session is not a table."""
+    from rtconfig._resolver import body_hashes, body_sha256
+
+    session = body.get("session")
+    expected = body_sha256(session) if isinstance(session, dict) else None
+    assert body_hashes(body) == (body_sha256(body), expected)

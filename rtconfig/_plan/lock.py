@@ -36,6 +36,7 @@ from rtconfig._loader import MAX_NESTING_DEPTH, deeper_than
 from rtconfig._plan.drift import Lockable
 from rtconfig._plan.patch import PatchError, apply_patch, diff_patch
 from rtconfig._plan.records import canonical_sha256, env_label
+from rtconfig._resolver import body_hashes
 from rtconfig._version import __version__
 
 __all__ = [
@@ -274,12 +275,10 @@ def _parse_entry(
     if session_sha is not None and not isinstance(session_sha, str):
         raise fail(f'{where} has a "session_sha256" that is not a string')
     entry = LockEntry(name, env, Endpoint(endpoint), body, sha, session_sha)
-    if canonical_sha256(body) != sha:
+    body_hash, session_hash = body_hashes(body)
+    if body_hash != sha:
         raise fail(f"{entry.label}: sha256 does not match its body (edited by hand?)")
-    if session_sha is not None and (
-        not isinstance(body.get("session"), dict)
-        or canonical_sha256(body["session"]) != session_sha
-    ):
+    if session_sha is not None and session_hash != session_sha:
         raise fail(f"{entry.label}: session_sha256 does not match its session (edited?)")
     return entry
 

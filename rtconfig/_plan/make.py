@@ -30,7 +30,7 @@ from rtconfig._plan.records import (
     PlannedField,
     PlanRecord,
 )
-from rtconfig._resolver import ResolvedTemplate
+from rtconfig._resolver import ResolvedTemplate, body_hashes
 from rtconfig._sources import iter_leaves
 from rtconfig._values import canonical_json, same_value
 
@@ -177,6 +177,13 @@ def _changes(
     return "changed", tuple(changes)
 
 
+def _record(template: ResolvedTemplate) -> PlanRecord:
+    body_hash, session_hash = body_hashes(template.body)
+    if template.endpoint is not Endpoint.CLIENT_SECRETS:
+        return PlanRecord.from_resolved(template, body_sha256=body_hash)
+    return PlanRecord.from_resolved(template, body_sha256=body_hash, session_sha256=session_hash)
+
+
 def make_plan(
     resolved: Iterable[ResolvedTemplate],
     lock: Lock | None = None,
@@ -195,8 +202,8 @@ def make_plan(
     plan to some templates, in which case only locked pairs of those templates can be.
     """
     templates = list(resolved)
-    # sha256 is computed on each access: once is enough
-    records = [PlanRecord.from_resolved(t, body_sha256=t.sha256) for t in templates]
+    # sha256 is computed on each access: once is enough, with the session's in the same pass
+    records = [_record(t) for t in templates]
     found: dict[tuple[str, str | None], Drift] = {}
     removed: tuple[LockEntry, ...] = ()
     if lock is not None:
