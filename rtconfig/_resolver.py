@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rtconfig._codes import DiagnosticCode
 from rtconfig._codes import DiagnosticCode as C
@@ -138,9 +138,9 @@ class Resolution:
         return Resolution(dict(self.values), dict(self.records), self.layers)
 
 
-@dataclass(frozen=True, slots=True)
-class Inherited:
-    """A parent template (``extends``), resolved fully, merged as one layer."""
+class Inherited(NamedTuple):
+    """A parent template (``extends``), resolved fully, merged as one layer (a tuple: one per
+    parent of every template in every environment)."""
 
     name: str
     resolution: Resolution
