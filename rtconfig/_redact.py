@@ -25,6 +25,7 @@ import json
 import re
 import threading
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Iterable
 
 __all__ = [
@@ -45,13 +46,32 @@ _LOOKS_SECRET = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}|\bek_[A-Za-z0-9_-]{16,}")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+class _Escapes(dict[int, str]):
+    """``str.translate`` table writing every character as a ``\\uXXXX`` escape (in C, rather
+    than a Python loop per character); characters are cached up to a bound."""
+
+    def __init__(self, template: str) -> None:
+        super().__init__()
+        self.template = template
+
+    def __missing__(self, code: int) -> str:
+        escaped = self.template.format(code)
+        if len(self) < 1024:
+            self[code] = escaped
+        return escaped
+
+
+_LOWER = _Escapes("\\u{:04x}")
+_UPPER = _Escapes("\\u{:04X}")
+
+
 def _forms(secret: str) -> set[str]:
     core = secret.strip()
     forms = {secret, core}
     forms.add(json.dumps(core)[1:-1])  # JSON-escaped as json.dumps writes it
     forms.add(core.replace("/", "\\/"))  # JSON's optional escape of "/"
-    forms.add("".join(f"\\u{ord(c):04x}" for c in core))  # every character \u-escaped
-    forms.add("".join(f"\\u{ord(c):04X}" for c in core))
+    forms.add(core.translate(_LOWER))  # every character \u-escaped
+    forms.add(core.translate(_UPPER))
     forms.add(urllib.parse.quote(core, safe=""))
     forms.add(urllib.parse.quote_plus(core))
     forms |= _base64_forms(core)
@@ -84,9 +104,12 @@ class SecretRegistry:
     def __init__(self, secrets: Iterable[str] = (), *, max_secrets: int = 10_000) -> None:
         self._lock = threading.Lock()
         self._max = max_secrets
-        self._recent: dict[str, tuple[str, ...]] = {}  # secret -> its forms, oldest first
-        self._by_tail: dict[str, tuple[str, ...]] = {}
-        self._odd: tuple[str, ...] = ()  # forms with characters outside _RUN
+        # secret -> its forms, oldest first (an OrderedDict: evicting the oldest is O(1); a
+        # dict's first key after many deletions is found by scanning their dummies)
+        self._recent: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._by_tail: dict[str, dict[str, int]] = {}  # last 8 characters -> forms (-> count)
+        self._odd: tuple[str, ...] = ()  # forms with characters outside _RUN, longest first
+        self._odd_counts: dict[str, int] = {}
         self._min_len = 1 << 30
         for secret in secrets:
             self.add(secret)
@@ -102,32 +125,41 @@ class SecretRegistry:
         if not isinstance(secret, str) or len(secret.strip()) < 4:
             return
         with self._lock:
-            forms = self._recent.pop(secret, None)
-            if forms is not None:  # known: mark it recently used
-                self._recent[secret] = forms
+            if secret in self._recent:  # known: mark it recently used
+                self._recent.move_to_end(secret)
                 return
             forms = tuple(sorted(_forms(secret), key=len, reverse=True))
             self._recent[secret] = forms
             for form in forms:
-                if len(form) >= _TAIL and _RUN.fullmatch(form):
-                    known = self._by_tail.get(form[-_TAIL:], ())
-                    if form not in known:
-                        self._by_tail[form[-_TAIL:]] = (*known, form)
-                        self._min_len = min(self._min_len, len(form))
-                elif form not in self._odd:
-                    self._odd = tuple(sorted((*self._odd, form), key=len, reverse=True))
+                self._count(form, 1)
             while len(self._recent) > self._max:
-                self._forget(next(iter(self._recent)))
+                _, forgotten = self._recent.popitem(last=False)
+                for form in forgotten:
+                    self._count(form, -1)
 
-    def _forget(self, secret: str) -> None:
-        for form in self._recent.pop(secret, ()):
+    def _count(self, form: str, change: int) -> None:
+        """Index ``form`` once more (1) or once less (-1): two secrets may share a form (``"k "``
+        and ``"k"``), which stays indexed until neither is registered. Buckets are dicts (O(1)
+        either way, however many forms share a tail) and scrub reads copies of them."""
+        if len(form) >= _TAIL and _RUN.fullmatch(form):
             tail = form[-_TAIL:]
-            remaining = tuple(f for f in self._by_tail.get(tail, ()) if f != form)
-            if remaining:
-                self._by_tail[tail] = remaining
+            bucket = self._by_tail.setdefault(tail, {})
+            count = bucket.get(form, 0) + change
+            if count > 0:
+                bucket[form] = count
+                self._min_len = min(self._min_len, len(form))
             else:
-                self._by_tail.pop(tail, None)
-            self._odd = tuple(f for f in self._odd if f != form)
+                bucket.pop(form, None)
+                if not bucket:
+                    del self._by_tail[tail]
+            return
+        count = self._odd_counts.get(form, 0) + change
+        if count > 0:
+            self._odd_counts[form] = count
+        else:
+            self._odd_counts.pop(form, None)
+        if (count > 0) == (change > 0) and count in (0, 1):  # membership changed
+            self._odd = tuple(sorted(self._odd_counts, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
         """``text`` with every form of every registered secret replaced by ``[REDACTED]``."""
@@ -141,15 +173,26 @@ class SecretRegistry:
             return text
         spans: list[tuple[int, int]] = []
         shortest = self._min_len
+        has_tail = by_tail.keys().isdisjoint
         for run in _RUN.finditer(text):
             start, end = run.span()
             if end - start < shortest:
                 continue
-            for stop in range(start + _TAIL, end + 1):
-                candidates = by_tail.get(text[stop - _TAIL : stop])
-                if candidates is None:
+            # A form ends at least `shortest` characters into its run. Most runs hold no
+            # secret: look their windows up in C first, and walk them only on a hit.
+            word = run.group()
+            windows = map(
+                slice,
+                range(shortest - _TAIL, end - start - _TAIL + 1),
+                range(shortest, end - start + 1),
+            )
+            if has_tail(map(word.__getitem__, windows)):
+                continue
+            for stop in range(start + shortest, end + 1):
+                bucket = by_tail.get(text[stop - _TAIL : stop])
+                if bucket is None:
                     continue
-                for form in candidates:
+                for form in tuple(bucket):  # a copy: add() may change the bucket meanwhile
                     if stop - len(form) >= start and text.startswith(form, stop - len(form)):
                         spans.append((stop - len(form), stop))
                         break

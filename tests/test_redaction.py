@@ -92,6 +92,34 @@ def test_scrubbing_is_linear_in_the_text_whatever_the_number_of_secrets() -> Non
     assert time.perf_counter() - started < 5
 
 
+def test_a_form_two_secrets_share_stays_cut_out_until_both_are_forgotten() -> None:
+    """A key read with a stray space and the same key without it share a form: forgetting the
+    first (the oldest, past ``max_secrets``) must not stop the second being cut out."""
+    registry = SecretRegistry(max_secrets=2)
+    registry.add(CANARY_KEY + " ")
+    registry.add(CANARY_KEY)
+    registry.add(TOKEN)  # evicts the first
+    assert len(registry) == 2
+    assert CANARY_KEY not in registry.scrub(f"key={CANARY_KEY}!")
+    registry.add("ek_" + "z" * 40)  # evicts the second: now nothing holds the key
+    assert registry.scrub(f"key={CANARY_KEY}!") == f"key={CANARY_KEY}!"
+    assert TOKEN not in registry.scrub(f"[{TOKEN}]")
+
+
+def test_secrets_that_all_end_alike_are_each_cut_out_and_evicted() -> None:
+    """Tokens numbered in sequence share their escaped forms' last characters: each is still
+    cut out, raw and escaped, and the oldest are forgotten past ``max_secrets``."""
+    registry = SecretRegistry(max_secrets=500)
+    tokens = [f"ek_seq_{i:016d}" for i in range(800)]
+    for token in tokens:
+        registry.add(token)
+    assert len(registry) == 500
+    for token in tokens[300:]:
+        escaped = "".join(f"\\u{ord(c):04x}" for c in token)
+        assert registry.scrub(f"a{token}b {escaped}") == f"a{REDACTED}b {REDACTED}"
+    assert registry.scrub(tokens[0]) == tokens[0]  # forgotten
+
+
 @pytest.mark.parametrize(
     ("raw", "shown"),
     [

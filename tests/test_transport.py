@@ -5,6 +5,7 @@ a redirect; an edited saved plan cannot move the key elsewhere."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import ssl
@@ -17,7 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from rtconfig._apply.engine import Applier
+from rtconfig._apply.engine import Applier, AsyncApplier
 from rtconfig._apply.transport import tls_context
 from rtconfig._cli import main
 from rtconfig._endpoints import Endpoint
@@ -225,6 +226,29 @@ def test_an_untrusted_certificate_is_refused_whatever_the_environment_says(
     with Applier(environ={"OPENAI_API_KEY": CANARY_KEY}) as applier:
         trusted = applier.mint(job(base_url))
     assert trusted.ok, trusted.error
+    assert len(received) == 1 and f"Bearer {CANARY_KEY}".encode() in received[0]
+
+
+def test_the_async_engine_refuses_an_untrusted_certificate(
+    tls_server: tuple[str, Path, list[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The asyncio TLS handshake verifies the certificate: an untrusted one fails the mint and
+    no request (no key) is sent; trusting it through SSL_CERT_FILE makes it work."""
+    base_url, cert, received = tls_server
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    record = job(base_url)
+
+    async def mint() -> object:
+        async with AsyncApplier(environ={"OPENAI_API_KEY": CANARY_KEY}) as a:
+            return await a.mint(record)
+
+    refused = asyncio.run(mint())
+    assert refused.error is not None and refused.error.type == "connection_error"  # type: ignore[attr-defined]
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.error.message and received == []  # type: ignore[attr-defined]
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    trusted = asyncio.run(mint())
+    assert trusted.ok, trusted.error  # type: ignore[attr-defined]
     assert len(received) == 1 and f"Bearer {CANARY_KEY}".encode() in received[0]
 
 
