@@ -31,7 +31,13 @@ inside the timed region, interpreter start and imports outside it), except rtcon
 end-to-end rate. Client CPU per mint is the measured process's user+system CPU divided by n
 (the server's is excluded). The "ceiling" line is a bare asyncio client (no HTTP library),
 showing what the server and the machine allow. The openai modes are skipped, saying so, when
-the SDK is not installed or lacks the API. Timings are printed, never asserted.
+the SDK is not installed or lacks the API. Timings are printed, never asserted. Each latency's
+table is headed by the load average when it was measured (the machine may be shared).
+
+``--memory N`` (target 3, memory flat): one process, one long-lived ``Applier`` and one
+``AsyncApplier`` (audit log on), mints N sessions in chunks of N/10 at 0 ms, and prints the
+resident set size (``VmRSS``) after each chunk: growth from the first chunk to the last, per
+mint, is what a leak would show.
 """
 
 from __future__ import annotations
@@ -384,6 +390,90 @@ def measure_cli(port: int, n: int, concurrency: int, config: Path) -> dict[str, 
     }
 
 
+# -- memory over many mints (target 3) --------------------------------------------------------
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_child(engine: str, port: int, n: int, concurrency: int) -> dict[str, Any]:
+    """Mint ``n`` sessions through one applier in ten chunks; RSS after each chunk."""
+    import gc
+
+    from rtconfig import Applier, AsyncApplier, PlanRecord
+    from rtconfig._endpoints import Endpoint
+    from rtconfig._settings import Settings
+    from rtconfig.audit import AuditLog
+
+    settings = Settings(endpoint=Endpoint.CLIENT_SECRETS, base_url=f"http://127.0.0.1:{port}/v1")
+    chunk = max(1, n // 10)
+    jobs = [PlanRecord.for_body(f"t{i}", BODY, settings=settings) for i in range(chunk)]
+    environ = {"OPENAI_API_KEY": KEY, "RTCONFIG_ACTOR": "bench"}
+    rss: list[int] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        AuditLog(Path(tmp) / "a.jsonl", environ=environ) as log,
+    ):
+        if engine == "rtconfig-async":
+
+            async def run() -> None:
+                async with AsyncApplier(audit=log, environ=environ, concurrency=concurrency) as ap:
+                    for _ in range(10):
+                        assert all(r.ok for r in await ap.mint_all(jobs))
+                        gc.collect()
+                        rss.append(_rss_kib())
+
+            asyncio.run(run())
+        else:
+            with Applier(audit=log, environ=environ, concurrency=concurrency) as ap:
+                for _ in range(10):
+                    assert all(r.ok for r in ap.mint_all(jobs))
+                    gc.collect()
+                    rss.append(_rss_kib())
+    return {"engine": engine, "n": chunk * 10, "rss_kib": rss}
+
+
+def measure_memory(n: int, concurrency: int) -> dict[str, Any]:
+    server, port = start_server(0)
+    report: dict[str, Any] = {"n": n, "load": os.getloadavg()}
+    print(f"\n## memory over {n} mints (0 ms, {concurrency} in flight, audit log on)")
+    print(f"# load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    try:
+        for engine in ("rtconfig", "rtconfig-async"):
+            argv = [
+                PYTHON,
+                str(HERE),
+                "--memory-child",
+                engine,
+                str(port),
+                str(n),
+                str(concurrency),
+            ]
+            out = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                raise SystemExit(f"{engine} memory run failed:\n{out.stderr[-3000:]}")
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            rss = result["rss_kib"]
+            growth = rss[-1] - rss[0]
+            per_mint = growth * 1024 / (result["n"] * 0.9)
+            print(
+                f"{engine:<16} RSS MiB after each tenth: {' '.join(f'{k / 1024:.1f}' for k in rss)}"
+            )
+            print(
+                f"ratio: {engine} RSS growth from the first tenth to the last = "
+                f"{growth / 1024:.1f} MiB ({per_mint:.1f} bytes per mint)"
+            )
+            report[engine] = {"rss_kib": rss, "growth_kib": growth, "bytes_per_mint": per_mint}
+    finally:
+        server.terminate()
+        server.wait()
+    return report
+
+
 # -- the driver ----------------------------------------------------------------------------------
 
 
@@ -420,7 +510,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--json", dest="json_out", help="also write the figures here")
+    parser.add_argument(
+        "--memory", type=int, metavar="N", help="only measure RSS over N mints (target 3)"
+    )
     args = parser.parse_args()
+    if args.memory:
+        print(f"# {machine_description()}")
+        figures = measure_memory(args.memory, args.concurrency)
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(figures, indent=2) + "\n")
+        return
     modes = [m for m in args.modes.split(",") if m]
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
@@ -445,6 +544,7 @@ def main() -> None:
             config.write_text(generate_config(args.n, environments=0))
         for latency in (float(x) for x in args.latencies.split(",")):
             server, port = start_server(latency)
+            load_before = os.getloadavg()
             try:
                 samples: dict[str, list[dict[str, Any]]] = {m: [] for m in ["ceiling", *modes]}
                 for _ in range(args.runs):
@@ -456,13 +556,17 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait()
-            report["latencies"][f"{latency:g}"] = _report_latency(latency, c, samples)
+            load = (load_before, os.getloadavg())
+            report["latencies"][f"{latency:g}"] = _report_latency(latency, c, samples, load)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n")
 
 
 def _report_latency(
-    latency: float, concurrency: int, samples: dict[str, list[dict[str, Any]]]
+    latency: float,
+    concurrency: int,
+    samples: dict[str, list[dict[str, Any]]],
+    load: tuple[tuple[float, float, float], tuple[float, float, float]],
 ) -> dict[str, Any]:
     ideal = concurrency / (latency / 1000.0) if latency else None
     figures: dict[str, dict[str, Any]] = {}
@@ -479,6 +583,8 @@ def _report_latency(
             figures[mode]["mint_phase_rate"] = _median(runs, "mint_phase_rate")
     title = f"\n## server latency {latency:g} ms"
     print(title + (f" (ideal {concurrency} / {latency:g} ms = {ideal:.0f}/s)" if ideal else ""))
+    shown = [" ".join(f"{x:.2f}" for x in avg) for avg in load]
+    print(f"# load average before / after these runs: {shown[0]} / {shown[1]}")
     print(f"{'mode':<18} {'mints/s':>8} {'% ideal':>8} {'CPU ms/mint':>12}   runs (mints/s)")
     for mode, fig in figures.items():
         if "skipped" in fig:
@@ -536,12 +642,15 @@ def _report_latency(
             f"ratio: {target['what']} at {latency:g} ms = {target['value']:.2f} "
             f"(target {sign} {target['target']:g}: {'met' if target['met'] else 'MISSED'})"
         )
-    return {"ideal": ideal, "modes": figures, "targets": targets}
+    return {"ideal": ideal, "load": load, "modes": figures, "targets": targets}
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
         serve(int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--memory-child":
+        result = memory_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+        print(json.dumps(result))
     elif len(sys.argv) > 1 and sys.argv[1] == "--child":
         result = child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
         print(json.dumps(result))

@@ -41,6 +41,9 @@ REDACTED = "[REDACTED]"
 _TAIL = 8
 # Characters keys, tokens and their encoded forms are made of (``%`` and ``\\`` for escapes).
 _RUN = re.compile(r"[A-Za-z0-9_.~+/=%\\-]+")
+# bytes.translate table: run characters kept, every other byte a space (then bytes.split()).
+_RUN_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~+/=%\\-")
+_SEPARATE = bytes(c if c in _RUN_BYTES else 0x20 for c in range(256))
 # Anything that looks like a key or a minted token, registered or not.
 _LOOKS_SECRET = re.compile(r"\bsk-[A-Za-z0-9_-]{16,}|\bek_[A-Za-z0-9_-]{16,}")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -169,24 +172,13 @@ class SecretRegistry:
             if form in text:
                 text = text.replace(form, REDACTED)
         by_tail = self._by_tail
-        if not by_tail:
+        shortest = self._min_len
+        if not by_tail or len(text) < shortest or not self._may_hold(text, shortest):
             return text
         spans: list[tuple[int, int]] = []
-        shortest = self._min_len
-        has_tail = by_tail.keys().isdisjoint
         for run in _RUN.finditer(text):
             start, end = run.span()
             if end - start < shortest:
-                continue
-            # A form ends at least `shortest` characters into its run. Most runs hold no
-            # secret: look their windows up in C first, and walk them only on a hit.
-            word = run.group()
-            windows = map(
-                slice,
-                range(shortest - _TAIL, end - start - _TAIL + 1),
-                range(shortest, end - start + 1),
-            )
-            if has_tail(map(word.__getitem__, windows)):
                 continue
             for stop in range(start + shortest, end + 1):
                 bucket = by_tail.get(text[stop - _TAIL : stop])
@@ -208,6 +200,24 @@ class SecretRegistry:
             position = stop
         out.append(text[position:])
         return "".join(out)
+
+    def _may_hold(self, text: str, shortest: int) -> bool:
+        """Whether a run of ``text`` ends in a registered tail: the common "no" is found in C
+        (runs split out by ``bytes.translate``; their windows looked up by ``isdisjoint``),
+        and only a "yes" pays for the exact walk. A form ends at least ``shortest``
+        characters into its run, so earlier windows are not looked at."""
+        has_no_tail = self._by_tail.keys().isdisjoint
+        for word in text.encode("ascii", "replace").translate(_SEPARATE).split():
+            size = len(word)
+            if size < shortest:
+                continue
+            run = word.decode("ascii")
+            ends = range(shortest, size + 1)
+            if not has_no_tail(
+                map(run.__getitem__, map(slice, range(shortest - _TAIL, size - _TAIL + 1), ends))
+            ):
+                return True
+        return False
 
     def scrub_all(self, text: str) -> str:
         """:meth:`scrub`, then anything that merely looks like a key or a token (``sk-…``,

@@ -163,7 +163,17 @@ class Redactor:
         self.registry.add(secret)
 
     def __call__(self, logger: Any, method_name: str, event_dict: Any) -> Any:
-        return {str(key): self._value(str(key), value) for key, value in event_dict.items()}
+        out = {}
+        for key, value in event_dict.items():
+            key = str(key)
+            kind = type(value)
+            if kind is str and not _secret_key(key):  # most fields: look at the text only
+                out[key] = _looks_secret(value)
+            elif (value is None or kind is int or kind is float) and not _secret_key(key):
+                out[key] = value
+            else:
+                out[key] = self._value(key, value)
+        return out
 
     def scrub_rendered(self, logger: Any, method_name: str, rendered: Any) -> Any:
         """Cut every registered secret out of ``rendered`` (the final text)."""
@@ -173,7 +183,7 @@ class Redactor:
         return self.registry.scrub(text)
 
     def _value(self, key: str, value: Any) -> Any:
-        if key not in STANDARD_KEYS and key != "secret_fingerprint" and _SECRET_KEY.match(key):
+        if _secret_key(key):
             return REDACTED if value is not None else None
         return self._any(value)
 
@@ -189,6 +199,20 @@ class Redactor:
         if isinstance(value, bytes):
             return _looks_secret(value.decode("utf-8", "replace"))
         return _looks_secret(str(value))
+
+
+_KEY_VERDICTS: dict[str, bool] = {}  # field name -> credential-named? (names are few)
+
+
+def _secret_key(key: str) -> bool:
+    """Whether ``key`` names a credential (its value is replaced whatever it holds)."""
+    verdict = _KEY_VERDICTS.get(key)
+    if verdict is None:
+        verdict = key not in STANDARD_KEYS and key != "secret_fingerprint"
+        verdict = verdict and _SECRET_KEY.match(key) is not None
+        if len(_KEY_VERDICTS) < 4096:
+            _KEY_VERDICTS[key] = verdict
+    return verdict
 
 
 def _looks_secret(text: str) -> str:

@@ -120,3 +120,37 @@ def test_negative_interval_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="fsync_interval_s"):
         AuditLog(tmp_path / "audit.jsonl", fsync_interval_s=-1)
     assert not (tmp_path / "audit.jsonl").exists()
+
+
+@pytest.mark.parametrize("engine", ["sync", "async"])
+def test_every_mint_is_in_the_file_when_mint_all_returns(tmp_path: Path, engine: str) -> None:
+    """Both engines write each mint's record before handing its token back: when mint_all
+    returns, with the log still open, the file holds one success per token, none fsync-gated."""
+    import asyncio
+
+    from rtconfig import Applier, AsyncApplier
+    from rtconfig._endpoints import Endpoint
+    from rtconfig.audit import secret_fingerprint
+    from rtconfig.testing import Emulator
+    from tests._apply_helpers import API_KEY, make_job
+
+    path = tmp_path / "audit.jsonl"
+    with Emulator() as api, AuditLog(path, fsync_interval_s=3600) as audit:
+        job = make_job(base_url=api.base_url, endpoint=Endpoint.CLIENT_SECRETS)
+        environ = {"OPENAI_API_KEY": API_KEY}
+        if engine == "async":
+
+            async def run() -> list[str]:
+                async with AsyncApplier(audit=audit, environ=environ, concurrency=8) as a:
+                    results = await a.mint_all([job] * 24)
+                return [r.client_secret for r in results if r.client_secret]
+
+            tokens = asyncio.run(run())
+        else:
+            with Applier(audit=audit, environ=environ, concurrency=8) as a:
+                tokens = [r.client_secret for r in a.mint_all([job] * 24) if r.client_secret]
+        records = read_audit_log(path, strict=True)  # before close(): no final fsync yet
+    assert len(tokens) == 24
+    succeeded = [r["secret_fingerprint"] for r in records if r["event"] == "mint.succeeded"]
+    assert sorted(succeeded) == sorted(secret_fingerprint(t) for t in tokens)
+    assert [r["event"] for r in records][:: len(records) - 1] == ["apply.started", "apply.finished"]
