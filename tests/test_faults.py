@@ -363,6 +363,10 @@ def test_a_second_signal_exits_at_once_and_the_log_stays_readable(
     path, audit = config(tmp_path, count=10), tmp_path / "audit.jsonl"
     proc = start_apply(path, slow_api, audit)
     wait_for_requests(slow_api, 2)
+    # The emulator records a request as it answers it: give the next two mints time to be
+    # sent, so that some are in flight (0.3 s) when the signals come; otherwise the run could
+    # end between the two signals and the second would find no process to interrupt.
+    time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.05)
     proc.send_signal(signal.SIGINT)

@@ -27,6 +27,7 @@ __all__ = ["main", "run"]
 # Commands whose work is over when they return: nothing left in threads or atexit hooks, every
 # file they write already closed. Only these skip the interpreter's teardown.
 _FAST_EXIT = frozenset({"validate", "render", "explain", "schema", "plan", "lock", "import"})
+_SIGNALLED = 128  # exit codes above it: the command was stopped by signal (code - 128)
 
 
 def run() -> NoReturn:
@@ -43,7 +44,12 @@ def run() -> NoReturn:
         group.main(args=args)
     except SystemExit as exc:
         command = next((a for a in args if not a.startswith("-")), None)
-        if not isinstance(exc.code, int) or command not in _FAST_EXIT:
+        if not isinstance(exc.code, int):
+            raise
+        # A run a signal stopped (128 + N) has closed its files too; and in the teardown Python
+        # resets signal handlers to the default, so a further Ctrl-C there killed the process
+        # (-2) where the contract says it exits at once with 130.
+        if command not in _FAST_EXIT and exc.code <= _SIGNALLED:
             raise
         _exit(exc.code)
     raise SystemExit(0)  # pragma: no cover - click's standalone mode always exits
