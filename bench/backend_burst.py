@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import os
 import re
 import socket
 import statistics
@@ -365,7 +366,8 @@ def _progress(name: str, burst: dict[str, Any], calm: dict[str, Any]) -> None:
     """One run's figures as soon as they are measured (a long run can be read as it goes)."""
     print(
         f"# run: {name:10} {burst['rate']:6.0f} req/s, p50 {burst['p50']:.0f} ms, p99 "
-        f"{burst['p99']:.0f} ms, ok {burst['ok']}/{burst['n']}; calm p99 {calm['p99']:.0f} ms",
+        f"{burst['p99']:.0f} ms, ok {burst['ok']}/{burst['n']}; calm p99 {calm['p99']:.0f} ms; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
         flush=True,
     )
 

@@ -202,20 +202,17 @@ class SecretRegistry:
         return "".join(out)
 
     def _may_hold(self, text: str, shortest: int) -> bool:
-        """Whether a run of ``text`` ends in a registered tail: the common "no" is found in C
-        (runs split out by ``bytes.translate``; their windows looked up by ``isdisjoint``),
-        and only a "yes" pays for the exact walk. A form ends at least ``shortest``
-        characters into its run, so earlier windows are not looked at."""
-        has_no_tail = self._by_tail.keys().isdisjoint
+        """Whether a run of ``text`` ends in a registered tail: the common "no" is found mostly
+        in C (runs split out by ``bytes.translate``, each run's windows as a set against the
+        index's keys), and only a "yes" pays for the exact walk. A form ends at least
+        ``shortest`` characters into its run, so earlier windows are not looked at."""
+        tails = self._by_tail.keys()
         for word in text.encode("ascii", "replace").translate(_SEPARATE).split():
             size = len(word)
             if size < shortest:
                 continue
             run = word.decode("ascii")
-            ends = range(shortest, size + 1)
-            if not has_no_tail(
-                map(run.__getitem__, map(slice, range(shortest - _TAIL, size - _TAIL + 1), ends))
-            ):
+            if not tails.isdisjoint({run[end - _TAIL : end] for end in range(shortest, size + 1)}):
                 return True
         return False
 

@@ -109,7 +109,11 @@ class Core:
         self.stop_event = threading.Event()
         # Every secret of the run (the key, each token minted so far): cut out of every string
         # a server sends before it is kept in a result, a failure or an audit record.
-        self.secrets = SecretRegistry()
+        # An audit sink with a registry of its own (AuditLog, LoggingAudit) shares it: each
+        # secret is indexed once, and both cut out every secret either was given.
+        shared = getattr(getattr(audit, "redactor", None), "registry", None)
+        self._shared_secrets = isinstance(shared, SecretRegistry)
+        self.secrets = shared if isinstance(shared, SecretRegistry) else SecretRegistry()
         self.audit_error: BaseException | None = None
         self._audit_lock = threading.Lock()
         #: Called with each :class:`MintRetrying` as it happens (from the minting thread).
@@ -141,7 +145,7 @@ class Core:
 
     def add_secret(self, secret: str) -> None:
         self.secrets.add(secret)
-        if self.audit is None:
+        if self.audit is None or self._shared_secrets:
             return
         try:
             self.audit.add_secret(secret)
