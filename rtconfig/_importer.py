@@ -262,16 +262,7 @@ def import_session(
     Raises :class:`ConfigError` when ``data`` is not a session object, holds what TOML cannot
     write (a null inside an array), or would not make a valid template.
     """
-    if not isinstance(data, dict):
-        raise ConfigError.single(
-            "a session must be a JSON object", code=C.INVALID_IMPORT, file=source
-        )
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
-        raise ConfigError.single(
-            f"invalid template name {name!r}: use letters, digits, '_' and '-'",
-            code=C.INVALID_NAME,
-            file=source,
-        )
+    _refuse_bad_input(data, name, source)
     response = _is_response(data)
     endpoint = endpoint or infer_endpoint(data)
     dropped: list[tuple[str, str]] = []
@@ -282,44 +273,9 @@ def import_session(
             [Diagnostic("error", d.message, code=d.code, file=source) for d in exc.diagnostics]
         ) from None
     _refuse_unwritable(fields, source)
-
     if response:
-        # Echoed nulls and keys a request cannot send are the server's, not the user's.
-        for _ in range(_MAX_PASSES):
-            doomed = [
-                p.path
-                for p in _check(endpoint, fields)
-                if p.severity == "error" and p.code in _SERVER_ECHOES and _has(fields, p.path)
-            ]
-            if not doomed:
-                break
-            for path in doomed:
-                if _has(fields, path):
-                    dropped.append((format_path(path), "a request cannot send it"))
-                    _delete(fields, path)
-
-    from rtconfig._models import defaults_for
-
-    defaults = defaults_for(endpoint, fields)
-    at_default = {
-        path: value
-        for path, value in iter_leaves(fields)
-        if path in defaults and same_value(value, defaults[path])  # type: ignore[index]
-    }
-    kept = dict(copy.deepcopy(fields))
-    removed = dict(at_default)
-    for path in at_default:
-        _delete(kept, path)
-    # A default whose absence breaks validation (a discriminator, a required key) stays.
-    for _ in range(_MAX_PASSES):
-        broken = [p.path for p in _check(endpoint, kept) if p.severity == "error"]
-        restore = [d for d in removed if any(_related(d, p) for p in broken)]
-        if not restore:
-            break
-        for path in restore:
-            _put(kept, path, removed.pop(path))
-    dropped.extend((format_path(p), "the spec default") for p in removed)
-
+        _drop_server_echoes(endpoint, fields, dropped)
+    kept = _without_defaults(endpoint, fields, dropped)
     problems = _check(endpoint, kept)
     errors = [_diagnostic(p, source, name) for p in problems if p.severity == "error"]
     if errors:
@@ -334,6 +290,67 @@ def import_session(
         dropped=tuple(dropped),
         warnings=warnings,
     )
+
+
+def _refuse_bad_input(data: Any, name: str, source: str) -> None:
+    """Not a JSON object, or a template name sessions.toml cannot hold: a clear error."""
+    if not isinstance(data, dict):
+        raise ConfigError.single(
+            "a session must be a JSON object", code=C.INVALID_IMPORT, file=source
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ConfigError.single(
+            f"invalid template name {name!r}: use letters, digits, '_' and '-'",
+            code=C.INVALID_NAME,
+            file=source,
+        )
+
+
+def _drop_server_echoes(
+    endpoint: Endpoint, fields: dict[str, Any], dropped: list[tuple[str, str]]
+) -> None:
+    """In a response, echoed nulls and keys a request cannot send are the server's, not the
+    user's: remove them from ``fields`` (recorded in ``dropped``) until none is left."""
+    for _ in range(_MAX_PASSES):
+        doomed = [
+            p.path
+            for p in _check(endpoint, fields)
+            if p.severity == "error" and p.code in _SERVER_ECHOES and _has(fields, p.path)
+        ]
+        if not doomed:
+            return
+        for path in doomed:
+            if _has(fields, path):
+                dropped.append((format_path(path), "a request cannot send it"))
+                _delete(fields, path)
+
+
+def _without_defaults(
+    endpoint: Endpoint, fields: dict[str, Any], dropped: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """A copy of ``fields`` without the leaves set to exactly the spec's default, except a
+    default whose absence breaks validation (a discriminator, a required key)."""
+    from rtconfig._models import defaults_for
+
+    defaults = defaults_for(endpoint, fields)
+    at_default = {
+        path: value
+        for path, value in iter_leaves(fields)
+        if path in defaults and same_value(value, defaults[path])  # type: ignore[index]
+    }
+    kept = dict(copy.deepcopy(fields))
+    removed = dict(at_default)
+    for path in at_default:
+        _delete(kept, path)
+    for _ in range(_MAX_PASSES):
+        broken = [p.path for p in _check(endpoint, kept) if p.severity == "error"]
+        restore = [d for d in removed if any(_related(d, p) for p in broken)]
+        if not restore:
+            break
+        for path in restore:
+            _put(kept, path, removed.pop(path))
+    dropped.extend((format_path(p), "the spec default") for p in removed)
+    return kept
 
 
 def _refuse_unwritable(fields: Mapping[str, Any], source: str) -> None:

@@ -116,3 +116,23 @@ def test_split_modules_stay_under_600_lines(module: str) -> None:
     """Each module split for size stays within the house limit of about 600 lines."""
     lines = len((ROOT / module).read_text(encoding="utf-8").splitlines())
     assert lines <= 600, f"{module} has {lines} lines"
+
+
+# Functions split into named helpers (issue 10: functions ≲ 60 lines).
+SPLIT_FUNCTIONS = [("_importer.py", "import_session")]
+
+
+def _function_lengths(module: str) -> dict[str, int]:
+    tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
+    return {
+        node.name: (node.end_lineno or node.lineno) - node.lineno + 1
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+@pytest.mark.parametrize(("module", "function"), SPLIT_FUNCTIONS)
+def test_split_functions_stay_under_60_lines(module: str, function: str) -> None:
+    """Each function split into helpers stays within the house limit of about 60 lines."""
+    length = _function_lengths(module)[function]
+    assert length <= 60, f"{module}:{function} has {length} lines"
