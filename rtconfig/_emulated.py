@@ -16,7 +16,13 @@ from typing import Any
 from rtconfig._endpoints import Endpoint
 from rtconfig._models import KNOWN_BETA_MODELS, KNOWN_MODELS, KNOWN_TRANSCRIPTION_MODELS
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_TTL_S", "session_response", "unknown_model"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_TTL_S",
+    "SEED_GA_SESSION",
+    "session_response",
+    "unknown_model",
+]
 
 DEFAULT_MODEL = "gpt-realtime-2.1"
 """The model the emulator reports when a request names none (no announced shutdown, §8)."""
@@ -28,27 +34,11 @@ DEFAULT_TTL_S = {
     Endpoint.TRANSLATIONS: 600,
 }
 
-_PCM = {"type": "audio/pcm", "rate": 24000}
-_SERVER_VAD = {
-    "type": "server_vad",
-    "threshold": 0.5,
-    "prefix_padding_ms": 300,
-    "silence_duration_ms": 200,
-    "idle_timeout_ms": None,
-    "create_response": True,
-    "interrupt_response": True,
-}
-_SEMANTIC_VAD = {
-    "type": "semantic_vad",
-    "eagerness": "auto",
-    "create_response": True,
-    "interrupt_response": True,
-}
-_GA_REALTIME: dict[str, Any] = {
+SEED_GA_SESSION: Mapping[str, Any] = {
     "type": "realtime",
     "object": "realtime.session",
-    "id": "",
-    "model": DEFAULT_MODEL,
+    "id": "sess_C9CiUVUzUzYIssh3ELY1d",
+    "model": "gpt-realtime",
     "output_modalities": ["audio"],
     "instructions": "You are a friendly assistant.",
     "tools": [],
@@ -60,15 +50,37 @@ _GA_REALTIME: dict[str, Any] = {
     "expires_at": 0,
     "audio": {
         "input": {
-            "format": _PCM,
+            "format": {"type": "audio/pcm", "rate": 24000},
             "transcription": None,
             "noise_reduction": None,
-            "turn_detection": _SERVER_VAD,
+            "turn_detection": {
+                "type": "server_vad",
+                "threshold": 0.5,
+                "prefix_padding_ms": 300,
+                "silence_duration_ms": 200,
+                "idle_timeout_ms": None,
+                "create_response": True,
+                "interrupt_response": True,
+            },
         },
-        "output": {"format": _PCM, "voice": "alloy", "speed": 1.0},
+        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "alloy", "speed": 1.0},
     },
     "include": None,
 }
+"""The session of the spec's component example of ``RealtimeCreateClientSecretResponse``
+(NOTES §6.2, §25): the shape the real API answers a GA mint with, every field filled in. The
+model is ``gpt-realtime`` (the example's ``gpt-realtime-2025-08-25`` is no model, NOTES §25).
+The one copy: the emulator answers from it, and the tests import it."""
+
+_PCM = SEED_GA_SESSION["audio"]["input"]["format"]
+_SERVER_VAD = SEED_GA_SESSION["audio"]["input"]["turn_detection"]
+_SEMANTIC_VAD = {
+    "type": "semantic_vad",
+    "eagerness": "auto",
+    "create_response": True,
+    "interrupt_response": True,
+}
+_GA_REALTIME: dict[str, Any] = {**copy.deepcopy(SEED_GA_SESSION), "id": "", "model": DEFAULT_MODEL}
 _GA_TRANSCRIPTION: dict[str, Any] = {
     "type": "transcription",
     "object": "realtime.transcription_session",

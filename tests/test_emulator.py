@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from rtconfig._emulated import SEED_GA_SESSION
 from rtconfig._endpoints import Endpoint
 from rtconfig.testing import EMULATOR_API_KEY, Emulator, Fault, capture_audit
 
@@ -184,41 +187,18 @@ def test_environ_helper_and_capture_audit() -> None:
 
 # --- answers like OpenAI (issue 11 item 5) ---------------------------------------------------
 
-# The component example of RealtimeCreateClientSecretResponse (NOTES §6.2, §25): the shape the
-# real API answers with, every field filled in.
-SEED_GA_SESSION: dict[str, Any] = {
-    "type": "realtime",
-    "object": "realtime.session",
-    "id": "sess_C9CiUVUzUzYIssh3ELY1d",
-    "model": "gpt-realtime",
-    "output_modalities": ["audio"],
-    "instructions": "You are a friendly assistant.",
-    "tools": [],
-    "tool_choice": "auto",
-    "max_output_tokens": "inf",
-    "tracing": None,
-    "truncation": "auto",
-    "prompt": None,
-    "expires_at": 0,
-    "audio": {
-        "input": {
-            "format": {"type": "audio/pcm", "rate": 24000},
-            "transcription": None,
-            "noise_reduction": None,
-            "turn_detection": {
-                "type": "server_vad",
-                "threshold": 0.5,
-                "prefix_padding_ms": 300,
-                "silence_duration_ms": 200,
-                "idle_timeout_ms": None,
-                "create_response": True,
-                "interrupt_response": True,
-            },
-        },
-        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "alloy", "speed": 1.0},
-    },
-    "include": None,
-}
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "realtime-openapi.yaml"
+
+
+def test_the_seed_session_is_the_spec_example() -> None:
+    """SEED_GA_SESSION, the one copy of the seed session body (the emulator answers from it, the
+    tests import it), is the session of the spec's RealtimeCreateClientSecretResponse example,
+    but for its model id, which is no model (NOTES §25)."""
+    yaml = pytest.importorskip("yaml")
+    schemas = yaml.safe_load(SPEC.read_text(encoding="utf-8"))["components"]["schemas"]
+    example = json.loads(schemas["RealtimeCreateClientSecretResponse"]["x-oaiMeta"]["example"])
+    assert example["session"]["model"] == "gpt-realtime-2025-08-25"
+    assert {**example["session"], "model": "gpt-realtime"} == SEED_GA_SESSION
 
 
 def shape(value: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rtconfig._config import load
+from rtconfig._emulated import SEED_GA_SESSION
 from rtconfig._endpoints import Endpoint, template_view
 from rtconfig._errors import ConfigError
 from rtconfig._importer import (
@@ -104,43 +105,7 @@ BETA_TRANSCRIPTION_RESPONSE: dict[str, Any] = {  # the spec's own example
 GA_RESPONSE: dict[str, Any] = {  # the component example of RealtimeCreateClientSecretResponse
     "value": TOKEN,
     "expires_at": 1756310470,
-    "session": {
-        "type": "realtime",
-        "object": "realtime.session",
-        "id": "sess_C9CiUVUzUzYIssh3ELY1d",
-        "model": "gpt-realtime",
-        "output_modalities": ["audio"],
-        "instructions": "You are a friendly assistant.",
-        "tools": [],
-        "tool_choice": "auto",
-        "max_output_tokens": "inf",
-        "tracing": None,
-        "truncation": "auto",
-        "prompt": None,
-        "expires_at": 0,
-        "audio": {
-            "input": {
-                "format": {"type": "audio/pcm", "rate": 24000},
-                "transcription": None,
-                "noise_reduction": None,
-                "turn_detection": {
-                    "type": "server_vad",
-                    "threshold": 0.5,
-                    "prefix_padding_ms": 300,
-                    "silence_duration_ms": 200,
-                    "idle_timeout_ms": None,
-                    "create_response": True,
-                    "interrupt_response": True,
-                },
-            },
-            "output": {
-                "format": {"type": "audio/pcm", "rate": 24000},
-                "voice": "alloy",
-                "speed": 1.0,
-            },
-        },
-        "include": None,
-    },
+    "session": copy.deepcopy(dict(SEED_GA_SESSION)),
 }
 GA_TRANSCRIPTION_RESPONSE: dict[str, Any] = {
     "value": TOKEN,
