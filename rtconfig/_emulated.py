@@ -3,23 +3,33 @@
 The API echoes the session it created with every field filled in: what the request set, and the
 defaults it applied to the rest. These builders do the same, from the spec's example responses
 (NOTES §6.1, §6.2, §6.3; the GA path example's trailing comma fixed with the component example's
-full ``server_vad`` object, NOTES §25). Pure functions of the request body, no I/O.
+full ``server_vad`` object, NOTES §25), and the answer to a minting request as a whole
+(:func:`answer_mint`: OpenAI's errors for a body that is not JSON, fails rtconfig's checks or
+names a model the API does not know; else the session with a fresh random token). Pure
+functions of the request, no I/O.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from rtconfig._endpoints import Endpoint
+from rtconfig._endpoints import GA_WRAPPED, Endpoint
 from rtconfig._models import KNOWN_BETA_MODELS, KNOWN_MODELS, KNOWN_TRANSCRIPTION_MODELS
 
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_TTL_S",
     "SEED_GA_SESSION",
+    "MintAnswer",
+    "answer_mint",
+    "endpoint_for",
+    "error_body",
+    "model_not_found",
     "session_response",
     "unknown_model",
 ]
@@ -129,6 +139,94 @@ _BETA_TRANSCRIPTION: dict[str, Any] = {
     "input_audio_noise_reduction": None,
     "include": None,
 }
+
+
+# (status, extra headers, body, the token minted or None)
+MintAnswer = tuple[int, dict[str, str], bytes, str | None]
+
+_NOT_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON.)"
+)
+
+
+def error_body(
+    message: str,
+    kind: str = "invalid_request_error",
+    *,
+    param: str | None = None,
+    code: str | None = None,
+) -> bytes:
+    """OpenAI's error shape: ``{"error": {"message", "type", "param", "code"}}``."""
+    error = {"message": message, "type": kind, "param": param, "code": code}
+    return json.dumps({"error": error}).encode()
+
+
+def model_not_found(model: str) -> str:
+    """What the API says of a model it does not know (``invalid_model``)."""
+    return f"The model '{model}' does not exist or you do not have access to it."
+
+
+def endpoint_for(path: str) -> Endpoint | None:
+    """The minting endpoint at ``path`` (``/v1/realtime/sessions`` or without ``/v1``)."""
+    for endpoint in Endpoint:
+        if path.rstrip("/") in (f"/v1/{endpoint.value}", f"/{endpoint.value}"):
+            return endpoint
+    return None
+
+
+def answer_mint(
+    endpoint: Endpoint,
+    body: bytes,
+    *,
+    validate: bool = True,
+    models: frozenset[str] = frozenset(),
+    no_token: bool = False,
+) -> MintAnswer:
+    """The API's answer to a minting request (after authentication): a 400 in OpenAI's shape
+    for a body that is not a JSON object, (``validate``) fails rtconfig's checks or names a
+    model neither the API nor ``models`` knows; else 200 with the full session object and a
+    fresh ``ek_…`` token (``no_token``: a 200 without it, and no token minted)."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        payload = None
+    if not isinstance(payload, dict):
+        return 400, {}, error_body(_NOT_JSON), None
+    refused = _refusal(endpoint, payload, models) if validate else None
+    if refused is not None:
+        return 400, {}, refused, None
+    token = "ek_" + secrets.token_hex(24)
+    session_id = "sess_" + secrets.token_urlsafe(16).replace("-", "a").replace("_", "b")
+    response = session_response(endpoint, payload, token, session_id)
+    if no_token:
+        _strip_token(endpoint, response)
+    return 200, {}, json.dumps(response).encode(), None if no_token else token
+
+
+def _refusal(endpoint: Endpoint, payload: dict[str, Any], models: frozenset[str]) -> bytes | None:
+    """The 400 body for the first error rtconfig's checks find, or for an unknown model."""
+    from rtconfig._checks import check_body
+    from rtconfig._errors import format_path
+
+    for problem in check_body(endpoint, payload):
+        if problem.severity == "error":
+            param = format_path(problem.path) or "body"
+            message = f"Invalid '{param}': {problem.message}"
+            return error_body(message, param=param, code="invalid_value")
+    unknown = unknown_model(endpoint, payload)
+    if unknown is not None and unknown[1] not in models:
+        param, model = unknown
+        return error_body(model_not_found(model), param=param, code="invalid_model")
+    return None
+
+
+def _strip_token(endpoint: Endpoint, response: dict[str, Any]) -> None:
+    if endpoint in GA_WRAPPED:
+        response.pop("value", None)
+    else:
+        response["client_secret"] = None
 
 
 def session_response(

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from rtconfig._emulated import unknown_model
+from rtconfig._emulated import error_body, model_not_found, unknown_model
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import format_path
 from rtconfig._webhooks import CALL_ID
@@ -44,10 +44,7 @@ def call_route(path: str) -> tuple[str, str | None] | None:
 def _error(
     status: int, message: str, *, param: str | None = None, code: str | None = None
 ) -> CallAnswer:
-    body = {
-        "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}
-    }
-    return status, {}, json.dumps(body).encode(), None
+    return status, {}, error_body(message, param=param, code=code), None
 
 
 def _session_problem(
@@ -70,7 +67,7 @@ def _session_problem(
             return prefix + format_path(problem.path[1:]), problem.message, "invalid_value"
     unknown = unknown_model(Endpoint.CLIENT_SECRETS, {"session": session})
     if unknown is not None and unknown[1] not in models:
-        message = f"The model '{unknown[1]}' does not exist or you do not have access to it."
+        message = model_not_found(unknown[1])
         return prefix + unknown[0].removeprefix("session."), message, "invalid_model"
     return None
 

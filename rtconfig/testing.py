@@ -39,11 +39,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from rtconfig._emulated import session_response, unknown_model
+from rtconfig._emulated import answer_mint, endpoint_for, error_body
 from rtconfig._emulated_calls import STATES as CALL_STATES
 from rtconfig._emulated_calls import answer_call, call_route
-from rtconfig._endpoints import GA_WRAPPED, Endpoint
-from rtconfig._errors import format_path
+from rtconfig._endpoints import Endpoint
 from rtconfig._webhook_testing import (
     DeliveredWebhook,
     incoming_call_event,
@@ -323,7 +322,7 @@ class Emulator:
         self, method: str, path: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes | None, Fault | None, Endpoint | None]:
         """(status, headers, body or None to drop the connection, fault used, endpoint)."""
-        endpoint = _endpoint_for(path)
+        endpoint = endpoint_for(path)
         self._wait(self.latency_s)
         route = call_route(path) if endpoint is None else None
         if route is not None and method == "POST":
@@ -331,75 +330,22 @@ class Emulator:
             return status, extra, payload, fault, None
         if method != "POST" or endpoint is None:
             status = 404 if endpoint is None else 405
-            return (
-                status,
-                {},
-                _error(f"Invalid URL ({method} {path})", "invalid_request_error"),
-                None,
-                endpoint,
-            )
+            return status, {}, error_body(f"Invalid URL ({method} {path})"), None, endpoint
         fault = self._take_fault(endpoint)
         early = self._faulted(fault) or self._unauthorized(headers)
         if early is not None:
             return early[0], early[1], early[2], fault, endpoint
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            payload = None
-        if not isinstance(payload, dict):
-            return (
-                400,
-                {},
-                _error(
-                    "We could not parse the JSON body of your request. (HINT: This likely means "
-                    "you aren't using your HTTP library correctly. The OpenAI API expects a JSON "
-                    "payload, but what was sent was not valid JSON.)",
-                    "invalid_request_error",
-                ),
-                fault,
-                endpoint,
-            )
-        if self._validate:
-            problem = _first_error(endpoint, payload)
-            if problem is not None:
-                param, message = problem
-                return (
-                    400,
-                    {},
-                    _error(
-                        f"Invalid '{param}': {message}",
-                        "invalid_request_error",
-                        param=param,
-                        code="invalid_value",
-                    ),
-                    fault,
-                    endpoint,
-                )
-        if self._validate:
-            unknown = unknown_model(endpoint, payload)
-            if unknown is not None and unknown[1] not in self._models:
-                param, model = unknown
-                return (
-                    400,
-                    {},
-                    _error(
-                        f"The model '{model}' does not exist or you do not have access to it.",
-                        "invalid_request_error",
-                        param=param,
-                        code="invalid_model",
-                    ),
-                    fault,
-                    endpoint,
-                )
-        token_value = "ek_" + secrets.token_hex(24)
-        session_id = "sess_" + secrets.token_urlsafe(16).replace("-", "a").replace("_", "b")
-        response = session_response(endpoint, payload, token_value, session_id)
-        if fault is not None and fault.no_token:
-            _strip_token(endpoint, response)
-        else:
+        status, extra, answer, token = answer_mint(
+            endpoint,
+            body,
+            validate=self._validate,
+            models=self._models,
+            no_token=fault is not None and fault.no_token,
+        )
+        if token is not None:
             with self._lock:
-                self._tokens.append(token_value)
-        return 200, {}, json.dumps(response).encode(), fault, endpoint
+                self._tokens.append(token)
+        return status, extra, answer, fault, endpoint
 
     def _faulted(self, fault: Fault | None) -> tuple[int, dict[str, str], bytes | None] | None:
         """The scripted answer of ``fault`` (None: answer normally)."""
@@ -422,10 +368,10 @@ class Emulator:
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
             )
-            return 401, {}, _error(message, "invalid_request_error")
+            return 401, {}, error_body(message)
         if self._api_keys is not None and token.strip() not in self._api_keys:
             message = "Incorrect API key provided."
-            return 401, {}, _error(message, "invalid_request_error", code="invalid_api_key")
+            return 401, {}, error_body(message, code="invalid_api_key")
         return None
 
     def _answer_call(
@@ -506,8 +452,8 @@ class _Handler(BaseHTTPRequestHandler):
             # The body cannot be delimited (or is not worth reading): answer, then hang up.
             self.close_connection = True
             status, extra = 400, {"Connection": "close"}
-            payload: bytes | None = _error(problem, "invalid_request_error")
-            fault, endpoint = None, _endpoint_for(path)
+            payload: bytes | None = error_body(problem)
+            fault, endpoint = None, endpoint_for(path)
             body = b""
         else:
             body = self.rfile.read(length) if length > 0 else b""
@@ -543,19 +489,6 @@ def _content_length(values: list[str]) -> tuple[int, str | None]:
     return length, None
 
 
-def _endpoint_for(path: str) -> Endpoint | None:
-    for endpoint in Endpoint:
-        if path.rstrip("/") in (f"/v1/{endpoint.value}", f"/{endpoint.value}"):
-            return endpoint
-    return None
-
-
-def _error(message: str, kind: str, *, param: str | None = None, code: str | None = None) -> bytes:
-    return json.dumps(
-        {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    ).encode()
-
-
 def _fault_body(fault: Fault) -> bytes:
     assert fault.status is not None
     if isinstance(fault.body, bytes):
@@ -565,31 +498,14 @@ def _fault_body(fault: Fault) -> bytes:
     if fault.body is not None:
         return json.dumps(dict(fault.body)).encode()
     if fault.status == 429:
-        return _error(
+        return error_body(
             "Rate limit reached for requests. Please try again later.",
             "requests",
             code="rate_limit_exceeded",
         )
     if fault.status >= 500:
-        return _error("The server had an error while processing your request.", "server_error")
-    return _error(f"Scripted fault: HTTP {fault.status}", "invalid_request_error")
-
-
-def _first_error(endpoint: Endpoint, body: dict[str, Any]) -> tuple[str, str] | None:
-    """``(param, message)`` of the first error rtconfig's checks find in ``body``, if any."""
-    from rtconfig._checks import check_body
-
-    for problem in check_body(endpoint, body):
-        if problem.severity == "error":
-            return format_path(problem.path) or "body", problem.message
-    return None
-
-
-def _strip_token(endpoint: Endpoint, response: dict[str, Any]) -> None:
-    if endpoint in GA_WRAPPED:
-        response.pop("value", None)
-    else:
-        response["client_secret"] = None
+        return error_body("The server had an error while processing your request.", "server_error")
+    return error_body(f"Scripted fault: HTTP {fault.status}")
 
 
 # ---------------------------------------------------------------------------------------------
