@@ -9,6 +9,7 @@ realtime/client_secrets) or its GA
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rtconfig._editor_shape import editor_shaped, refuse
@@ -198,7 +199,38 @@ def sessions_toml_schema() -> dict[str, Any]:
     """The whole-file schema: ``[api]``, ``[templates.*]`` and ``[environments.*]``."""
     variants = _variants()
     fields = _fields_schema(variants)
-    meta: dict[str, Any] = {
+    template: dict[str, Any] = {
+        "type": "object",
+        "properties": {**fields, **_meta_keys()},
+        "additionalProperties": False,
+        "allOf": _template_rules(variants, set(fields)),
+    }
+    settings = _settings_schema()
+    schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": f"https://rtconfig.dev/schema/sessions-{__version__}.json",
+        "title": "rtconfig sessions.toml",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "api": settings,
+            "serve": _serve_schema(),
+            "templates": {
+                "type": "object",
+                "propertyNames": {"pattern": _NAME},
+                "additionalProperties": template,
+            },
+            "environments": _environments_schema(settings, _overlay_schema(template)),
+        },
+        "allOf": _file_rules(variants, set(fields)),
+    }
+    shaped: dict[str, Any] = editor_shaped(schema)
+    return shaped
+
+
+def _meta_keys() -> dict[str, Any]:
+    """A template's meta-keys (CONTRACT §2), never sent as such (a fresh copy per schema)."""
+    return {
         "extends": {
             "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
             "description": "Template(s) to inherit from; later parents win.",
@@ -217,48 +249,30 @@ def sessions_toml_schema() -> dict[str, Any]:
         "null": {**_PATHS, "description": "Dotted paths to send as explicit JSON null."},
         "unset": {**_PATHS, "description": "Dotted paths to drop from inherited values."},
     }
-    template: dict[str, Any] = {
-        "type": "object",
-        "properties": {**fields, **meta},
-        "additionalProperties": False,
-        "allOf": _template_rules(variants, set(fields)),
-    }
-    overlay = {
+
+
+def _overlay_schema(template: Mapping[str, Any]) -> dict[str, Any]:
+    """An environment overlay: a template's keys but ``extends`` and ``abstract``."""
+    return {
         "type": "object",
         "properties": {
             k: v for k, v in template["properties"].items() if k not in ("extends", "abstract")
         },
         "additionalProperties": False,
     }
-    settings = _settings_schema()
-    schema = {
-        "$schema": "http://json-schema.org/draft-07/schema#",
-        "$id": f"https://rtconfig.dev/schema/sessions-{__version__}.json",
-        "title": "rtconfig sessions.toml",
+
+
+def _environments_schema(settings: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """``[environments.E]``: its ``[api]`` settings and its template overlays."""
+    return {
         "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "api": settings,
-            "serve": _serve_schema(),
-            "templates": {
-                "type": "object",
-                "propertyNames": {"pattern": _NAME},
-                "additionalProperties": template,
-            },
-            "environments": {
-                "type": "object",
-                "propertyNames": {"pattern": _NAME},
-                "additionalProperties": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "api": settings,
-                        "templates": {"type": "object", "additionalProperties": overlay},
-                    },
-                },
+        "propertyNames": {"pattern": _NAME},
+        "additionalProperties": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "api": settings,
+                "templates": {"type": "object", "additionalProperties": overlay},
             },
         },
-        "allOf": _file_rules(variants, set(fields)),
     }
-    shaped: dict[str, Any] = editor_shaped(schema)
-    return shaped

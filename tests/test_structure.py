@@ -119,7 +119,11 @@ def test_split_modules_stay_under_600_lines(module: str) -> None:
 
 
 # Functions split into named helpers (issue 10: functions ≲ 60 lines).
-SPLIT_FUNCTIONS = [("_importer.py", "import_session"), ("testing.py", "_answer")]
+SPLIT_FUNCTIONS = [
+    ("_importer.py", "import_session"),
+    ("testing.py", "_answer"),
+    ("_file_schema.py", "sessions_toml_schema"),
+]
 
 
 def _function_lengths(module: str) -> dict[str, int]:
