@@ -186,7 +186,9 @@ class Resolver:
         self.set_layers = set_layers
         # The default environment's resolver (same variables and --set): a template this
         # environment does not touch resolves to the very same Resolution, records map included.
-        self.base = base if self.environment is not None and base is not self else None
+        environment = self.environment
+        shareable = environment is not None and "*" not in environment.overlays
+        self.base = base if shareable and base is not self else None
         self._done: dict[str, Resolution | None] = {}
         self._stack: list[str] = []
         self._untouched: dict[str, bool] = {}
