@@ -155,23 +155,25 @@ def parse_document(text: str, file: str) -> Document:
 def deeper_than(value: Any, limit: int) -> KeyPath | None:
     """The path of a table or array nested more than ``limit`` levels deep in ``value``, or None.
 
-    Iterative, so that it can judge values too deep for a recursive walk. A first walk counts
-    depths only (no path per node); only a value found too deep is walked again for its path.
+    Iterative, so that it can judge values too deep for a recursive walk. A first walk goes
+    level by level (no path, no tuple per node); only a value found too deep is walked again
+    for its path.
     """
-    depths: list[tuple[int, Any]] = [(0, value)]
-    while depths:
-        depth, node = depths.pop()
-        if node.__class__ is dict:
-            children: Any = node.values()
-        elif node.__class__ is list:
-            children = node
-        elif isinstance(node, dict | list):
-            children = node.values() if isinstance(node, dict) else node
-        else:
-            continue
-        if depth >= limit:
-            return _deep_path(value, limit)
-        depths.extend((depth + 1, child) for child in children)
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        below: list[Any] = []
+        for node in level:
+            if node.__class__ is dict or (node.__class__ is not list and isinstance(node, dict)):
+                below.extend(node.values())
+            elif isinstance(node, list):
+                below.extend(node)
+            else:
+                continue
+            if depth >= limit:
+                return _deep_path(value, limit)
+        level = below
+        depth += 1
     return None
 
 
