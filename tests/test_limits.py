@@ -273,7 +273,9 @@ def test_deep_json_from_the_server_is_a_failed_mint_not_a_crash(status: int) -> 
     """A response nested absurdly deep fails that mint; the batch still returns every result."""
     deep = httpx.Response(status, content=DEEP_JSON.encode(), headers={"x-request-id": "r"})
     script = Script([deep])
-    with Applier(transport=script.transport(), environ={"OPENAI_API_KEY": API_KEY}) as applier:
+    # One mint at a time, so that the deep answer (the script's first) goes to the first job.
+    environ = {"OPENAI_API_KEY": API_KEY}
+    with Applier(transport=script.transport(), environ=environ, concurrency=1) as applier:
         first, second = applier.mint_all(
             [make_job(template="deep", max_retries=0), make_job(template="next")]
         )
