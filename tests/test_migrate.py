@@ -360,6 +360,37 @@ def test_generated_beta_files_migrate_exactly(case: tuple[str, bool]) -> None:
         assert_migrates_exactly(text, base, v1=v1)
 
 
+def test_beta_turn_detection_with_the_other_vad_types_keys_is_refused_at_its_line(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A child switching its parent's semantic_vad to server_vad keeps the parent's eagerness:
+    GA's server_vad has no eagerness, so the beta file is refused (validate, not migrate later),
+    at the line that set it, with the fix; the same for server_vad keys under semantic_vad."""
+    text = (
+        '[api]\nendpoint = "realtime/sessions"\n'
+        '[templates.base]\nabstract = true\nmodel = "gpt-4o-realtime-preview"\n'
+        'turn_detection = { type = "semantic_vad", eagerness = "low" }\n'
+        '[templates.child]\nextends = "base"\nturn_detection.type = "server_vad"\n'
+        '[templates.other]\nmodel = "gpt-4o-realtime-preview"\n'
+        "turn_detection = { threshold = 0.5 }\n"
+        '[templates.semantic]\nmodel = "gpt-4o-realtime-preview"\n'
+        'turn_detection = { type = "semantic_vad", silence_duration_ms = 300 }\n'
+    )
+    (tmp_path / "s.toml").write_text(text)
+    out = run("validate", "s.toml", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert (
+        "s.toml:6:43: error: child: turn_detection.eagerness: is used only by semantic_vad turn "
+        "detection (type is 'server_vad'): remove it, or set type = \"semantic_vad\""
+    ) in out.stderr
+    assert (
+        "s.toml:15:43: error: semantic: turn_detection.silence_duration_ms: is used only by "
+        "server_vad turn detection (type is 'semantic_vad')"
+    ) in out.stderr
+    assert "other: turn_detection" not in out.stderr  # threshold, type unset (server_vad): fine
+    assert "base:" not in out.stderr  # abstract: never rendered by itself
+
+
 def test_inline_template_tables_and_header_sub_tables_migrate(tmp_path: pathlib.Path) -> None:
     """Templates written as inline tables, and beta sub-tables with their own headers."""
     inline = (

@@ -369,7 +369,7 @@ ENUMS: list[tuple[Endpoint, dict[str, Any], Path, Any, str]] = [
      "must be one of 'minimal', 'low', 'medium', 'high', 'xhigh' (got 'bogus')"),
     (GA, realtime(audio={"input": {"turn_detection": {"type": "semantic_vad"}}}),
      (*TD, "eagerness"), "auto", "must be one of 'low', 'medium', 'high', 'auto' (got 'bogus')"),
-    (BETA, {}, ("turn_detection", "eagerness"), "low",
+    (BETA, {"turn_detection": {"type": "semantic_vad"}}, ("turn_detection", "eagerness"), "low",
      "must be one of 'low', 'medium', 'high', 'auto' (got 'bogus')"),
     (GA, realtime(), ("session", "reasoning", "effort"), "minimal",
      "must be one of 'minimal', 'low', 'medium', 'high', 'xhigh' (got 'bogus')"),

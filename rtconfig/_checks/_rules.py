@@ -40,6 +40,7 @@ def check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
     else:
         _warn_unknown(body, "model", (), known_values().beta_models, "model", out)
     _warn_unknown(body, "voice", (), known_values().voices, "voice", out)
+    _check_beta_vad(body.get("turn_detection"), out)
     transcription = body.get("input_audio_transcription")
     if isinstance(transcription, dict):
         path = ("input_audio_transcription",)
@@ -62,6 +63,37 @@ def check_beta_session(body: dict[str, Any], out: list[Problem]) -> None:
                 f" (got {choice!r}{hint})",
             )
         )
+
+
+# Keys of the beta flat turn_detection that only one VAD type uses (openai-python documents them so;
+# GA's discriminated ServerVad/SemanticVad refuses the others: a migration could not keep them).
+_ONLY_FOR_VAD = {
+    "eagerness": "semantic_vad",
+    "threshold": "server_vad",
+    "prefix_padding_ms": "server_vad",
+    "silence_duration_ms": "server_vad",
+}
+
+
+def _check_beta_vad(detection: Any, out: list[Problem]) -> None:
+    """A beta ``turn_detection`` whose keys belong to the other VAD type (``type`` unset is
+    ``server_vad``) is refused: the GA session it migrates to could not say it."""
+    if not isinstance(detection, dict):
+        return
+    kind = detection.get("type", "server_vad")
+    if kind not in ("server_vad", "semantic_vad"):
+        return
+    for key, owner in _ONLY_FOR_VAD.items():
+        if key in detection and owner != kind:
+            shown = f"type is {kind!r}" + ("" if "type" in detection else ", the default")
+            out.append(
+                Problem(
+                    C.UNSUPPORTED_COMBINATION,
+                    ("turn_detection", key),
+                    f"is used only by {owner} turn detection ({shown}): remove it, or set "
+                    f'type = "{owner}"',
+                )
+            )
 
 
 def check_beta_transcription(body: dict[str, Any], out: list[Problem]) -> None:
