@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -18,6 +17,7 @@ from rtconfig._origins import FieldRecord, Origin, OriginKind
 from rtconfig._settings import SETTING_KEYS, Settings, check_setting
 from rtconfig._sources import Layer, Sources, TemplateSource
 from rtconfig._suggest import did_you_mean
+from rtconfig._values import canonical_json
 
 # Deeper chains are refused rather than risking Python's recursion limit; real files use < 10.
 MAX_INHERITANCE_DEPTH = 128
@@ -40,7 +40,7 @@ __all__ = [
 
 def body_sha256(body: Mapping[str, Any]) -> str:
     """The contract's body hash: sha256 of the sorted, compact, UTF-8 JSON."""
-    return _sha256(_canonical(body))
+    return _sha256(canonical_json(body))
 
 
 def body_hashes(body: Mapping[str, Any]) -> tuple[str, str | None]:
@@ -51,13 +51,9 @@ def body_hashes(body: Mapping[str, Any]) -> tuple[str, str | None]:
     if not isinstance(session, dict) or not all(isinstance(key, str) for key in body):
         inner = body_sha256(session) if isinstance(session, Mapping) else None
         return body_sha256(body), inner
-    members = {key: _canonical(value) for key, value in body.items()}
-    text = "{" + ",".join(f"{_canonical(key)}:{members[key]}" for key in sorted(members)) + "}"
+    members = {key: canonical_json(value) for key, value in body.items()}
+    text = "{" + ",".join(f"{canonical_json(key)}:{members[key]}" for key in sorted(members)) + "}"
     return _sha256(text), _sha256(members["session"])
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _sha256(text: str) -> str:

@@ -37,6 +37,7 @@ from rtconfig._plan.drift import Lockable
 from rtconfig._plan.patch import PatchError, apply_patch, diff_patch
 from rtconfig._plan.records import canonical_sha256, env_label
 from rtconfig._resolver import body_hashes
+from rtconfig._values import canonical_json
 from rtconfig._version import __version__
 
 __all__ = [
@@ -168,10 +169,6 @@ def dumps_lock(lock: Lock) -> str:
     )
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _entry_line(entry: LockEntry, default: LockEntry | None) -> str:
     """One entry on one line: identity first (what a diff reader looks for), then the hashes,
     then the body or the patch against the default environment's body."""
@@ -184,10 +181,10 @@ def _entry_line(entry: LockEntry, default: LockEntry | None) -> str:
     if entry.session_sha256 is not None:
         head["session_sha256"] = entry.session_sha256
     text = json.dumps(head, separators=(",", ":"), ensure_ascii=False)[:-1]
-    body = _compact(entry.body)
+    body = canonical_json(entry.body)
     if default is not None and default is not entry and default.endpoint is entry.endpoint:
         patch = diff_patch(default.body, entry.body)
-        patched = _compact(patch)
+        patched = canonical_json(patch)
         # Shorter, and rebuilding it gives the very body hashed (1 and 1.0 compare equal).
         if (
             len(patched) < len(body)
