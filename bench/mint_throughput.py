@@ -36,8 +36,9 @@ table is headed by the load average when it was measured (the machine may be sha
 
 ``--memory N`` (target 3, memory flat): one process, one long-lived ``Applier`` and one
 ``AsyncApplier`` (audit log on), mints N sessions in chunks of N/10 at 0 ms, and prints the
-resident set size (``VmRSS``) after each chunk: growth from the first chunk to the last, per
-mint, is what a leak would show.
+resident set size (``VmRSS``) and the number of objects the collector tracks after each chunk:
+growth from the first chunk to the last, per mint, is what a leak would show (RSS also moves
+with the allocator's fragmentation; the object count does not).
 """
 
 from __future__ import annotations
@@ -414,6 +415,7 @@ def memory_child(engine: str, port: int, n: int, concurrency: int) -> dict[str, 
     jobs = [PlanRecord.for_body(f"t{i}", BODY, settings=settings) for i in range(chunk)]
     environ = {"OPENAI_API_KEY": KEY, "RTCONFIG_ACTOR": "bench"}
     rss: list[int] = []
+    objects: list[int] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
         AuditLog(Path(tmp) / "a.jsonl", environ=environ) as log,
@@ -426,6 +428,7 @@ def memory_child(engine: str, port: int, n: int, concurrency: int) -> dict[str, 
                         assert all(r.ok for r in await ap.mint_all(jobs))
                         gc.collect()
                         rss.append(_rss_kib())
+                        objects.append(len(gc.get_objects()))
 
             asyncio.run(run())
         else:
@@ -434,7 +437,8 @@ def memory_child(engine: str, port: int, n: int, concurrency: int) -> dict[str, 
                     assert all(r.ok for r in ap.mint_all(jobs))
                     gc.collect()
                     rss.append(_rss_kib())
-    return {"engine": engine, "n": chunk * 10, "rss_kib": rss}
+                    objects.append(len(gc.get_objects()))
+    return {"engine": engine, "n": chunk * 10, "rss_kib": rss, "objects": objects}
 
 
 def measure_memory(n: int, concurrency: int) -> dict[str, Any]:
@@ -467,7 +471,19 @@ def measure_memory(n: int, concurrency: int) -> dict[str, Any]:
                 f"ratio: {engine} RSS growth from the first tenth to the last = "
                 f"{growth / 1024:.1f} MiB ({per_mint:.1f} bytes per mint)"
             )
-            report[engine] = {"rss_kib": rss, "growth_kib": growth, "bytes_per_mint": per_mint}
+            objects = result["objects"]
+            print(f"{engine:<16} tracked objects after each tenth: {' '.join(map(str, objects))}")
+            print(
+                f"ratio: {engine} tracked objects from the first tenth to the last = "
+                f"{objects[-1] - objects[0]:+d} "
+                f"({(objects[-1] - objects[0]) / (result['n'] * 0.9):+.3f} per mint)"
+            )
+            report[engine] = {
+                "rss_kib": rss,
+                "growth_kib": growth,
+                "bytes_per_mint": per_mint,
+                "objects": objects,
+            }
     finally:
         server.terminate()
         server.wait()
