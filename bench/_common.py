@@ -41,7 +41,7 @@ def generate_config(templates: int, depth: int = 8, environments: int = 3) -> st
         name = f"t{chain}-{level}"
         lines.append(f"[templates.{name}]")
         if level == 0:
-            lines.append('type = "realtime"\nmodel = "gpt-realtime"')
+            lines.append('type = "realtime"\nmodel = "gpt-realtime-2.1"')
             lines.append(f'instructions = "You are agent number {chain}."')
             lines.append('expires_after = { anchor = "created_at", seconds = 600 }')
             lines.append('audio.input.turn_detection = { type = "server_vad", threshold = 0.5 }')
