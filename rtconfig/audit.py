@@ -448,21 +448,7 @@ def _open_append(path: Path) -> int:
         existing = None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         return _open_stream(path)
-    parent = path.parent
-    missing: list[Path] = []
-    while not os.path.lexists(parent):
-        missing.append(parent)
-        parent = parent.parent
-    for directory in reversed(missing):
-        try:
-            directory.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        created = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        try:
-            os.fchmod(created, 0o700)  # mkdir's mode is filtered by the umask
-        finally:
-            os.close(created)
+    _make_parents(path)
     dir_fd = _open_directory(path.parent)
     if path.parent.name == ".rtconfig":
         _write_gitignore(path.parent)  # after the check: never into a symlinked directory
@@ -482,20 +468,46 @@ def _open_append(path: Path) -> int:
     finally:
         os.close(dir_fd)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _refused(path, "is not a regular file")
-        if info.st_uid != os.geteuid():
-            raise _refused(path, "belongs to another user")
-        if info.st_nlink > 1:
-            raise _refused(path, "has other hard links (it may be another file's name)")
-        os.set_blocking(fd, True)
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            os.fchmod(fd, 0o600)
+        _vet_log(path, fd)
     except OSError:
         os.close(fd)
         raise
     return fd
+
+
+def _make_parents(path: Path) -> None:
+    """Create the log's missing parent directories 0700 (mkdir's mode is filtered by the umask;
+    only directories created here are chmod-ed)."""
+    parent = path.parent
+    missing: list[Path] = []
+    while not os.path.lexists(parent):
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        created = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.fchmod(created, 0o700)
+        finally:
+            os.close(created)
+
+
+def _vet_log(path: Path, fd: int) -> None:
+    """Refuse an opened log that is not a regular file of this user with one link; make the
+    descriptor blocking and tighten the file to 0600."""
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        raise _refused(path, "is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise _refused(path, "belongs to another user")
+    if info.st_nlink > 1:
+        raise _refused(path, "has other hard links (it may be another file's name)")
+    os.set_blocking(fd, True)
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        os.fchmod(fd, 0o600)
 
 
 GITIGNORE = "# Created by rtconfig automatically: audit logs stay out of version control.\n*\n"

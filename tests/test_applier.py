@@ -19,7 +19,7 @@ from rtconfig._apply.engine import Applier, AsyncApplier
 from rtconfig._apply.preflight import check_base_url, is_loopback_host
 from rtconfig._apply.request import USER_AGENT
 from rtconfig._apply.responses import parse_param
-from rtconfig._apply.retry import RetryPolicy, retry_after_s, should_retry
+from rtconfig._apply.retry import Clock, RetryPolicy, after_failure, retry_after_s, should_retry
 from rtconfig._apply.transport import tls_context
 from rtconfig._cli import main
 from rtconfig._endpoints import Endpoint
@@ -722,8 +722,8 @@ def test_public_names_of_the_apply_stage_do_not_drift() -> None:
             "MintSuccess",
         },
         rtconfig._apply.retry: {
-            "MAX_RETRY_AFTER_S", "RETRYABLE_STATUSES", "Clock", "RetryPolicy", "retry_after_s",
-            "should_retry",
+            "MAX_RETRY_AFTER_S", "RETRYABLE_STATUSES", "Clock", "RetryPolicy", "after_failure",
+            "retry_after_s", "should_retry",
         },
         rtconfig.audit: {
             "REDACTED", "AuditLog", "LoggingAudit", "NullAudit", "Redactor", "default_audit_path",
@@ -761,3 +761,23 @@ def test_a_too_large_answer_is_retried_only_when_it_cannot_have_minted(
     assert result.error is not None and "larger than" in result.error.message
     expected = rtconfig.FailureKind.INVALID_RESPONSE if status == 200 else "http_error"
     assert result.error.kind == expected
+
+
+def test_one_retry_decision_for_mints_and_calls() -> None:
+    """after_failure (used by both mint and call attempts): the wait, or why a failure is final."""
+    clock = Clock(monotonic=lambda: 100.0, time=lambda: 0.0, random=lambda: 0.0)
+    policy = RetryPolicy(deadline_s=30.0)
+    common: dict[str, Any] = {"headers": None, "deadline": 130.0, "stopped": False}
+
+    def step(**kw: Any) -> float | str | None:
+        return after_failure(policy, clock, **{**common, **kw})
+
+    assert step(retryable=True, attempt=1, max_retries=2) == 0.5  # the SDK's first backoff
+    assert step(retryable=True, attempt=2, max_retries=2) == 1.0
+    assert step(retryable=True, attempt=3, max_retries=2) == "after 3 attempts"
+    assert step(retryable=False, attempt=1, max_retries=2) is None
+    assert step(retryable=True, attempt=1, max_retries=0) is None
+    stopped = step(retryable=True, attempt=1, max_retries=2, stopped=True)
+    assert stopped == "interrupted before the next retry"
+    late = step(retryable=True, attempt=1, max_retries=2, deadline=100.2)
+    assert late == "gave up: waiting 0.5 s to retry would pass the 30 s deadline"

@@ -422,3 +422,20 @@ def test_without_output_each_token_is_on_stdout_exactly_once(
         else:
             assert response["value"] == "(sensitive)"
             assert response["session"]["id"] == item["session_id"]
+
+
+def test_the_output_file_carries_each_token_once_as_stdout_would(
+    write_toml: WriteToml, api: Emulator, tmp_path: Path
+) -> None:
+    """CONTRACT §5: with --output P "the same JSON goes to P": each token once, as its
+    ``client_secret`` (the API's echo in ``response`` "(sensitive)"); stdout holds none."""
+    out = tmp_path / "tokens.json"
+    result = run(str(write_toml(THREE)), "--base-url", api.base_url, "--output", str(out))
+    assert result.exit_code == 0, result.stderr
+    written = out.read_text()
+    assert len(api.tokens) == 3
+    for token in api.tokens:
+        assert written.count(token) == 1 and token not in result.stdout
+    for item in json.loads(written)["results"]:
+        assert item["client_secret"] in api.tokens
+        assert item["response"]["client_secret"]["value"] == "(sensitive)"

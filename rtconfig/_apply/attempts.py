@@ -17,9 +17,9 @@ from typing import Any, Protocol
 from rtconfig._apply.preflight import preflight
 from rtconfig._apply.progress import MintRetrying
 from rtconfig._apply.request import prepare
-from rtconfig._apply.responses import Outcome, Response, classify
+from rtconfig._apply.responses import MintOutcome, Outcome, Response, classify
 from rtconfig._apply.results import FailureKind, MintFailure, MintResult
-from rtconfig._apply.retry import SYSTEM_CLOCK, Clock, RetryPolicy
+from rtconfig._apply.retry import SYSTEM_CLOCK, Clock, RetryPolicy, after_failure
 from rtconfig._environ import process_environ
 from rtconfig._errors import RtconfigError
 from rtconfig._plan.records import PlanRecord
@@ -202,7 +202,7 @@ class Core:
         )
 
 
-def _fields(record: PlanRecord, attempt: int, outcome: Outcome | None) -> dict[str, Any]:
+def _fields(record: PlanRecord, attempt: int, outcome: MintOutcome | None) -> dict[str, Any]:
     return {
         "template": record.name,
         "env": record.env,
@@ -226,7 +226,7 @@ def _error_fields(failure: MintFailure) -> dict[str, Any]:
 
 
 def _failed(
-    record: PlanRecord, failure: MintFailure, *, attempts: int, outcome: Outcome | None = None
+    record: PlanRecord, failure: MintFailure, *, attempts: int, outcome: MintOutcome | None = None
 ) -> MintResult:
     return MintResult(
         template=record.name,
@@ -270,7 +270,7 @@ class Mint:
         remaining = self.deadline - now
         return max(0.001, min(self.record.settings.timeout_s, remaining)), now + remaining
 
-    def outcome(self, answer: Response | SendFailed) -> Outcome:
+    def outcome(self, answer: Response | SendFailed) -> MintOutcome:
         """The attempt's outcome, from a response or the failure raised instead."""
         clock = self.core.clock
         latency = _ms(clock.monotonic() - self.t0)
@@ -287,7 +287,7 @@ class Mint:
         outcome = classify(self.record, self.key, answer, latency, clock.time())
         return _scrubbed(outcome, self.core.secrets)
 
-    def decide(self, outcome: Outcome) -> MintResult | float:
+    def decide(self, outcome: MintOutcome) -> MintResult | float:
         """The result to return, or how long to wait before the next attempt."""
         core, record, attempt = self.core, self.record, self.attempt
         if outcome.result is not None:
@@ -309,53 +309,52 @@ class Mint:
             return result
         failure = outcome.failure
         assert failure is not None
-        retries_left = attempt <= self.max_retries
-        if outcome.retryable and retries_left and not core.stop_event.is_set():
-            clock = core.clock
-            delay = core.policy.delay_s(attempt, outcome.headers, clock.time(), clock.random())
-            if clock.monotonic() + delay < self.deadline:
-                core.emit(
-                    "mint.retrying",
-                    **_fields(record, attempt, outcome),
-                    error_type=failure.type,
-                    error_message=failure.message,
-                    delay_ms=round(delay * 1000.0, 1),
-                )
-                core.progress(
-                    MintRetrying(
-                        template=record.name,
-                        env=record.env,
-                        endpoint=record.endpoint,
-                        attempt=attempt + 1,
-                        reason=_reason(outcome, failure),
-                        http_status=outcome.status,
-                        delay_s=delay,
-                    )
-                )
-                return delay
-            failure = _note(
-                failure,
-                f"gave up: waiting {delay:g} s to retry would pass the "
-                f"{core.policy.deadline_s:g} s deadline",
+        step = after_failure(
+            core.policy,
+            core.clock,
+            retryable=outcome.retryable,
+            attempt=attempt,
+            max_retries=self.max_retries,
+            stopped=core.stop_event.is_set(),
+            headers=outcome.headers,
+            deadline=self.deadline,
+        )
+        if isinstance(step, float):
+            core.emit(
+                "mint.retrying",
+                **_fields(record, attempt, outcome),
+                error_type=failure.type,
+                error_message=failure.message,
+                delay_ms=round(step * 1000.0, 1),
             )
-        elif outcome.retryable and retries_left:
-            failure = _note(failure, "interrupted before the next retry")
-        elif outcome.retryable and self.max_retries:
-            failure = _note(failure, f"after {attempt} attempts")
+            core.progress(
+                MintRetrying(
+                    template=record.name,
+                    env=record.env,
+                    endpoint=record.endpoint,
+                    attempt=attempt + 1,
+                    reason=_reason(outcome, failure),
+                    http_status=outcome.status,
+                    delay_s=step,
+                )
+            )
+            return step
+        if step is not None:
+            failure = _note(failure, step)
         return self.fail(failure, outcome)
 
-    def interrupted(self, outcome: Outcome) -> MintResult:
+    def interrupted(self, outcome: MintOutcome) -> MintResult:
         assert outcome.failure is not None
         return self.fail(_note(outcome.failure, "interrupted before the next retry"), outcome)
 
-    def fail(self, failure: MintFailure, outcome: Outcome) -> MintResult:
+    def fail(self, failure: MintFailure, outcome: MintOutcome) -> MintResult:
         self.core.emit(
             "mint.failed", **_fields(self.record, self.attempt, outcome), **_error_fields(failure)
         )
         return _failed(self.record, failure, attempts=self.attempt, outcome=outcome)
 
 
-def _reason(outcome: Outcome, failure: MintFailure) -> str:
+def _reason(outcome: MintOutcome, failure: MintFailure) -> str:
     """What the failed attempt got, in a few words: ``429``, ``HTTP 503``, ``timeout``."""
     if outcome.status == 429:
         return "429"
@@ -364,7 +363,7 @@ def _reason(outcome: Outcome, failure: MintFailure) -> str:
     return failure.kind.value.replace("_", " ")
 
 
-def _scrubbed(outcome: Outcome, secrets: SecretRegistry) -> Outcome:
+def _scrubbed(outcome: MintOutcome, secrets: SecretRegistry) -> MintOutcome:
     """``outcome`` with the run's secrets cut out of every server string: headers (so
     ``x-request-id``), the failure's message, type, code and param, and a success's session id
     and body — except the token just minted, which is not registered until it is returned."""

@@ -20,9 +20,9 @@ from typing import Any
 from rtconfig._apply.attempts import Core, SendFailed
 from rtconfig._apply.preflight import preflight
 from rtconfig._apply.request import USER_AGENT, PreparedRequest
-from rtconfig._apply.responses import Response, locate, scrub
+from rtconfig._apply.responses import Outcome, Response, locate, scrub
 from rtconfig._apply.results import FailureKind, MintFailure
-from rtconfig._apply.retry import should_retry
+from rtconfig._apply.retry import after_failure, should_retry
 from rtconfig._carriers import CallRequest, parse_call_location
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import MintError
@@ -83,20 +83,6 @@ class Call:
         if not self.ok:
             raise MintError(f"call {self.action} {self.call_id or ''}: {self.error}".strip())
         return self
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    latency_ms: float
-    status: int | None = None
-    headers: dict[str, str] | None = None
-    call: Call | None = None
-    failure: MintFailure | None = None
-    retryable: bool = False
-
-    @property
-    def request_id(self) -> str | None:
-        return self.headers.get("x-request-id") if self.headers is not None else None
 
 
 def _ms(seconds: float) -> float:
@@ -172,49 +158,52 @@ class CallAttempts:
         remaining = self.deadline - now
         return max(0.001, min(self.settings.timeout_s, remaining)), now + remaining
 
-    def outcome(self, answer: Response | SendFailed) -> _Outcome:
+    def outcome(self, answer: Response | SendFailed) -> Outcome[Call]:
         latency = _ms(self.core.clock.monotonic() - self.t0)
         if not isinstance(answer, Response):
             failure = MintFailure(
                 answer.kind, scrub(answer.message, self.key), http_status=answer.status
             )
-            return _Outcome(latency, answer.status, failure=failure, retryable=answer.retryable)
+            return Outcome(latency, answer.status, failure=failure, retryable=answer.retryable)
         return self._classify(answer, latency)
 
-    def decide(self, outcome: _Outcome) -> Call | float:
+    def decide(self, outcome: Outcome[Call]) -> Call | float:
         """The call to return, or how long to wait before the next attempt."""
         core = self.core
-        if outcome.call is not None:
-            call = replace(outcome.call, attempts=self.attempt)
+        if outcome.result is not None:
+            call = replace(outcome.result, attempts=self.attempt)
             core.emit(EVENTS[self.request.action], **self._fields(outcome))
             return call
         failure = outcome.failure
         assert failure is not None
-        retries_left = self.attempt <= self.max_retries
-        if outcome.retryable and retries_left and not core.stop_event.is_set():
-            clock = core.clock
-            delay = core.policy.delay_s(self.attempt, outcome.headers, clock.time(), clock.random())
-            if clock.monotonic() + delay < self.deadline:
-                core.emit(
-                    "call.retrying",
-                    **self._fields(outcome),
-                    error_type=failure.type,
-                    error_message=failure.message,
-                    delay_ms=round(delay * 1000.0, 1),
-                )
-                return delay
-            failure = _note(failure, f"gave up: waiting {delay:g} s would pass the deadline")
-        elif outcome.retryable and retries_left:
-            failure = _note(failure, "interrupted before the next retry")
-        elif outcome.retryable and self.max_retries:
-            failure = _note(failure, f"after {self.attempt} attempts")
+        step = after_failure(
+            core.policy,
+            core.clock,
+            retryable=outcome.retryable,
+            attempt=self.attempt,
+            max_retries=self.max_retries,
+            stopped=core.stop_event.is_set(),
+            headers=outcome.headers,
+            deadline=self.deadline,
+        )
+        if isinstance(step, float):
+            core.emit(
+                "call.retrying",
+                **self._fields(outcome),
+                error_type=failure.type,
+                error_message=failure.message,
+                delay_ms=round(step * 1000.0, 1),
+            )
+            return step
+        if step is not None:
+            failure = _note(failure, step)
         return self.fail(failure, outcome)
 
-    def interrupted(self, outcome: _Outcome) -> Call:
+    def interrupted(self, outcome: Outcome[Call]) -> Call:
         assert outcome.failure is not None
         return self.fail(_note(outcome.failure, "interrupted before the next retry"), outcome)
 
-    def fail(self, failure: MintFailure, outcome: _Outcome | None) -> Call:
+    def fail(self, failure: MintFailure, outcome: Outcome[Call] | None) -> Call:
         self.core.emit(
             "call.failed",
             **self._fields(outcome),
@@ -235,8 +224,8 @@ class CallAttempts:
             return None
         return hashlib.sha256(request.content).hexdigest()
 
-    def _fields(self, outcome: _Outcome | None) -> dict[str, Any]:
-        call_id = outcome.call.call_id if outcome is not None and outcome.call else None
+    def _fields(self, outcome: Outcome[Call] | None) -> dict[str, Any]:
+        call_id = outcome.result.call_id if outcome is not None and outcome.result else None
         return {
             "action": self.request.action,
             "template": self.template,
@@ -250,7 +239,7 @@ class CallAttempts:
             "latency_ms": outcome.latency_ms if outcome is not None else None,
         }
 
-    def _call(self, ok: bool, outcome: _Outcome | None, **more: Any) -> Call:
+    def _call(self, ok: bool, outcome: Outcome[Call] | None, **more: Any) -> Call:
         fields: dict[str, Any] = {
             "action": self.request.action,
             "ok": ok,
@@ -269,16 +258,16 @@ class CallAttempts:
         fields.update(more)
         return Call(**fields)
 
-    def _invalid(self, base: _Outcome, message: str) -> _Outcome:
+    def _invalid(self, base: Outcome[Call], message: str) -> Outcome[Call]:
         failure = MintFailure(FailureKind.INVALID_RESPONSE, message, http_status=base.status)
         return replace(base, failure=failure)
 
-    def _classify(self, response: Response, latency_ms: float) -> _Outcome:
+    def _classify(self, response: Response, latency_ms: float) -> Outcome[Call]:
         status, headers = response.status, dict(response.headers)
-        base = _Outcome(latency_ms, status, headers)
+        base: Outcome[Call] = Outcome(latency_ms, status, headers)
         if 200 <= status < 300:
             if self.request.action != "create":
-                return replace(base, call=self._call(True, base))
+                return replace(base, result=self._call(True, base))
             return self._created(base, response)
         if 300 <= status < 400:
             location = scrub(headers.get("location", "(no Location)"), self.key)
@@ -291,7 +280,7 @@ class CallAttempts:
         retryable = should_retry(status, headers, self.core.clock.time())
         return replace(base, failure=failure, retryable=retryable)
 
-    def _created(self, base: _Outcome, response: Response) -> _Outcome:
+    def _created(self, base: Outcome[Call], response: Response) -> Outcome[Call]:
         # Never retried from here: the call may exist already.
         call_id = parse_call_location((base.headers or {}).get("location"))
         if call_id is None:
@@ -309,7 +298,7 @@ class CallAttempts:
                 base, f"HTTP {base.status} for call {call_id} without an SDP answer in the body"
             )
         call = self._call(True, base, call_id=call_id, sdp=sdp)
-        return replace(base, call=call)
+        return replace(base, result=call)
 
     def _api_error(self, response: Response) -> MintFailure:
         import json

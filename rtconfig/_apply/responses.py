@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from rtconfig._apply.results import FailureKind, MintFailure, MintResult, MintSuccess
 from rtconfig._apply.retry import should_retry
@@ -24,7 +24,7 @@ from rtconfig._errors import format_path
 from rtconfig._origins import Origin
 from rtconfig._plan.records import PlanRecord
 
-__all__ = ["Outcome", "Response", "classify", "parse_param", "scrub"]
+__all__ = ["MintOutcome", "Outcome", "Response", "classify", "parse_param", "scrub"]
 
 Path = tuple[str | int, ...]
 REDACTED = "[REDACTED]"
@@ -40,20 +40,28 @@ class Response:
     body: bytes
 
 
+R = TypeVar("R")
+
+
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """One attempt's result, before the retry decision: a minted result or a failure."""
+class Outcome(Generic[R]):
+    """One attempt's result, before the retry decision: a result (a minted session, a call)
+    or a failure."""
 
     latency_ms: float
     status: int | None = None
     headers: dict[str, str] | None = None
-    result: MintResult | None = None
+    result: R | None = None
     failure: MintFailure | None = None
     retryable: bool = False
 
     @property
     def request_id(self) -> str | None:
         return self.headers.get("x-request-id") if self.headers is not None else None
+
+
+#: A mint attempt's outcome.
+MintOutcome = Outcome[MintResult]
 
 
 def scrub(text: str, *secrets: str) -> str:
@@ -76,10 +84,10 @@ _NOT_JSON: Any = object()
 
 def classify(
     record: PlanRecord, key: str, response: Response, latency_ms: float, now: float
-) -> Outcome:
+) -> MintOutcome:
     """The outcome of one answer; ``now`` (wall clock) reads an HTTP-date ``Retry-After``."""
     status, headers = response.status, dict(response.headers)
-    base = Outcome(latency_ms=latency_ms, status=status, headers=headers)
+    base: MintOutcome = Outcome(latency_ms=latency_ms, status=status, headers=headers)
     if 200 <= status < 300:
         body = response.body
         if len(key) >= 8 and key.encode() in body:
@@ -104,7 +112,7 @@ def classify(
     return replace(base, failure=failure, retryable=should_retry(status, headers, now))
 
 
-def _from_payload(record: PlanRecord, data: Any, base: Outcome) -> Outcome:
+def _from_payload(record: PlanRecord, data: Any, base: MintOutcome) -> MintOutcome:
     token: Any = None
     expires_at: Any = None
     session_id: Any = None

@@ -111,13 +111,13 @@ class MintResult:
         return label(self.template, self.env)
 
     def to_json(self, *, sensitive: bool = True) -> dict[str, Any]:
-        """The contract's result object (§5). With ``sensitive=False`` the token is replaced by
-        ``"(sensitive)"`` (stdout when ``--output`` holds the tokens, §13)."""
+        """The contract's result object (§5): the token once, as ``client_secret`` (the copy
+        the API echoes inside ``response`` is ``"(sensitive)"``). With ``sensitive=False`` the
+        token is ``"(sensitive)"`` too (stdout when ``--output`` holds the tokens, §13)."""
         secret = self.client_secret
-        response = dict(self.response) if self.response is not None else None
+        response = _hide(self.response, secret) if self.response is not None else None
         if not sensitive and secret is not None:
             secret = "(sensitive)"
-            response = _hide(response, self.client_secret) if response is not None else None
         return {
             "template": self.template,
             "env": self.env,

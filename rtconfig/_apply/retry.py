@@ -28,6 +28,7 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "Clock",
     "RetryPolicy",
+    "after_failure",
     "retry_after_s",
     "should_retry",
 ]
@@ -135,3 +136,32 @@ class RetryPolicy:
         if asked is not None and math.isfinite(asked) and 0 < asked <= self.max_retry_after_s:
             return asked
         return self.backoff_s(retry, rand)
+
+
+def after_failure(
+    policy: RetryPolicy,
+    clock: Clock,
+    *,
+    retryable: bool,
+    attempt: int,
+    max_retries: int,
+    stopped: bool,
+    headers: Headers | None,
+    deadline: float,
+) -> float | str | None:
+    """After failed attempt number ``attempt``: how long to wait before the next one (a
+    float), or why this failure is final — a note for its message (a str), or None when it was
+    not retryable. One decision for mints and calls alike."""
+    retries_left = attempt <= max_retries
+    if retryable and retries_left and not stopped:
+        delay = policy.delay_s(attempt, headers, clock.time(), clock.random())
+        if clock.monotonic() + delay < deadline:
+            return float(delay)
+        return (
+            f"gave up: waiting {delay:g} s to retry would pass the {policy.deadline_s:g} s deadline"
+        )
+    if retryable and retries_left:
+        return "interrupted before the next retry"
+    if retryable and max_retries:
+        return f"after {attempt} attempts"
+    return None

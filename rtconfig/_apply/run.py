@@ -138,7 +138,7 @@ def apply(
     :class:`ConfigError` (nothing sent) when a record cannot be sent or, with ``locked``, is
     not the locked body; :class:`TypeError` for arguments of the wrong type.
     """
-    from rtconfig.audit import AuditLog, default_audit_path, new_run_id
+    from rtconfig.audit import new_run_id
 
     if not isinstance(plan, Plan):
         raise TypeError(f"apply() takes a Plan (config.plan(...)), not {type(plan).__name__}")
@@ -147,10 +147,7 @@ def apply(
     size = concurrency or min((r.settings.concurrency for r in records), default=1)
     _refuse(plan, environ, size, transport, locked)
     run_id = run_id or new_run_id()
-    audit_path: Path | None = None
-    if audit is None:
-        audit_path = Path(audit_log or default_audit_path(_config_file(plan) or "sessions.toml"))
-        audit = AuditLog(audit_path, run_id=run_id, environ=environ)
+    audit, audit_path = _audit_sink(plan, audit, audit_log, run_id, environ)
     fields = {"file": os.path.abspath(_config_file(plan) or "."), "concurrency": size}
     fields.update(started or {})
     try:
@@ -177,9 +174,26 @@ def apply(
         signal=received[0] if received else None,
         emulated=bool(fields.get("emulated")),
     )
-    if output is not None:
-        report = replace(report, output_error=_write_output(output, report, audit_path))
-    return report
+    if output is None:
+        return report
+    return replace(report, output_error=_write_output(output, report, audit_path))
+
+
+def _audit_sink(
+    plan: Plan,
+    audit: AuditSink | None,
+    audit_log: str | os.PathLike[str] | None,
+    run_id: str,
+    environ: Mapping[str, str],
+) -> tuple[AuditSink, Path | None]:
+    """The caller's sink, else the audit log at ``audit_log`` (by default
+    ``.rtconfig/audit.jsonl`` beside the plan's TOML) and its path."""
+    from rtconfig.audit import AuditLog, default_audit_path
+
+    if audit is not None:
+        return audit, None
+    path = Path(audit_log or default_audit_path(_config_file(plan) or "sessions.toml"))
+    return AuditLog(path, run_id=run_id, environ=environ), path
 
 
 def _refuse(

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -309,23 +309,11 @@ def _mint(
     # §13) — unless the file could not be written, when stdout is the only copy. stdout never
     # holds the key, nor terminal controls left raw.
     sensitive = output is None or report.output_error is not None
-    text = json.dumps(_stdout_document(report, sensitive), indent=2, ensure_ascii=False)
+    text = json.dumps(report.to_json(sensitive=sensitive), indent=2, ensure_ascii=False)
     click.echo(json_for_terminal(SecretRegistry(keys).scrub(text)))
     if not (quiet and report.ok):
         _summary(report, output)
     return report.exit_code
-
-
-def _stdout_document(report: ApplyReport, sensitive: bool) -> dict[str, Any]:
-    """The JSON apply prints. The caller's copy (``sensitive``) holds each token once, as its
-    result's ``client_secret`` (CONTRACT §5): the token the API echoes inside ``response`` is
-    shown as "(sensitive)", as it is everywhere without ``sensitive`` (§13)."""
-    document = report.to_json(sensitive=sensitive)
-    if sensitive:
-        hidden = report.to_json(sensitive=False)["results"]
-        for shown, masked in zip(document["results"], hidden, strict=True):
-            shown["response"] = masked["response"]
-    return document
 
 
 def _summary(report: ApplyReport, output: str | None) -> None:
