@@ -143,6 +143,21 @@ class Core:
                     self.audit_error = exc
             self.stop_event.set()  # no new mint: it could not be audited
 
+    def after_failure(
+        self, outcome: Outcome[Any], attempt: int, max_retries: int, deadline: float
+    ) -> float | str | None:
+        """The retry decision after a failed attempt (:func:`retry.after_failure`)."""
+        return after_failure(
+            self.policy,
+            self.clock,
+            retryable=outcome.retryable,
+            attempt=attempt,
+            max_retries=max_retries,
+            stopped=self.stop_event.is_set(),
+            headers=outcome.headers,
+            deadline=deadline,
+        )
+
     def add_secret(self, secret: str) -> None:
         self.secrets.add(secret)
         if self.audit is None or self._shared_secrets:
@@ -309,16 +324,7 @@ class Mint:
             return result
         failure = outcome.failure
         assert failure is not None
-        step = after_failure(
-            core.policy,
-            core.clock,
-            retryable=outcome.retryable,
-            attempt=attempt,
-            max_retries=self.max_retries,
-            stopped=core.stop_event.is_set(),
-            headers=outcome.headers,
-            deadline=self.deadline,
-        )
+        step = core.after_failure(outcome, attempt, self.max_retries, self.deadline)
         if isinstance(step, float):
             core.emit(
                 "mint.retrying",

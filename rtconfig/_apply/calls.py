@@ -22,7 +22,7 @@ from rtconfig._apply.preflight import preflight
 from rtconfig._apply.request import USER_AGENT, PreparedRequest
 from rtconfig._apply.responses import Outcome, Response, locate, scrub
 from rtconfig._apply.results import FailureKind, MintFailure
-from rtconfig._apply.retry import after_failure, should_retry
+from rtconfig._apply.retry import should_retry
 from rtconfig._carriers import CallRequest, parse_call_location
 from rtconfig._endpoints import Endpoint
 from rtconfig._errors import MintError
@@ -176,16 +176,7 @@ class CallAttempts:
             return call
         failure = outcome.failure
         assert failure is not None
-        step = after_failure(
-            core.policy,
-            core.clock,
-            retryable=outcome.retryable,
-            attempt=self.attempt,
-            max_retries=self.max_retries,
-            stopped=core.stop_event.is_set(),
-            headers=outcome.headers,
-            deadline=self.deadline,
-        )
+        step = core.after_failure(outcome, self.attempt, self.max_retries, self.deadline)
         if isinstance(step, float):
             core.emit(
                 "call.retrying",

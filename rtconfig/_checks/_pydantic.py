@@ -27,6 +27,7 @@ from rtconfig._checks._wording import did_you_mean, one_of, plural_s, show
 from rtconfig._codes import DiagnosticCode as C
 from rtconfig._endpoints import Endpoint
 from rtconfig._keys import MISSING
+from rtconfig._sources import META_KEYS
 
 __all__ = ["translate"]
 
@@ -85,7 +86,7 @@ def _unknown_field(root: Any, loc: tuple[str | int, ...], path: BodyPath) -> Pro
     else:
         pool = list(_fields(table)) if is_typeddict(table) else []
         if table in _template_roots():  # what a template may write at its top level
-            pool = [k for k in pool if k != "client_secret"] + sorted(_META_KEYS)
+            pool = [k for k in pool if k != "client_secret"] + sorted(META_KEYS)
         hint = did_you_mean(name, pool)
     return Problem(C.UNKNOWN_FIELD, path, f"unknown field {name!r}{hint}")
 
@@ -217,20 +218,6 @@ def _template_roots() -> frozenset[Any]:
             TranscriptionSessionCreateRequest,
         }
     )
-
-
-_META_KEYS = frozenset(
-    {
-        "extends",
-        "abstract",
-        "description",
-        "endpoint",
-        "expires_after",
-        "instructions_file",
-        "null",
-        "unset",
-    }
-)
 
 
 def _body_path(body: Any, loc: tuple[str | int, ...]) -> BodyPath:
