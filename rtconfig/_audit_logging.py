@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rtconfig._environ import process_environ
-from rtconfig._version import __version__
 from rtconfig.audit import Redactor, _record_logger, new_run_id, resolve_actor
 
 __all__ = ["LoggingAudit"]
@@ -55,9 +53,7 @@ class LoggingAudit:
         self.run_id = run_id or new_run_id()
         self.actor = actor or resolve_actor(process_environ() if environ is None else environ)
         self.redactor = Redactor(secrets)
-        self._logger = _record_logger(
-            _LoggingSink(self.logger, level), self._add_standard_fields, self.redactor
-        )
+        self._logger = _record_logger(_LoggingSink(self.logger, level), self, self.redactor)
 
     def __repr__(self) -> str:
         return f"<LoggingAudit {self.logger.name!r} run_id={self.run_id!r}>"
@@ -85,10 +81,3 @@ class LoggingAudit:
             logger = logger.parent if logger.propagate else None
 
     close = sync
-
-    def _add_standard_fields(self, logger: Any, method_name: str, event_dict: Any) -> Any:
-        event_dict["run_id"] = self.run_id
-        event_dict["event_id"] = uuid.uuid4().hex
-        event_dict["actor"] = self.actor
-        event_dict["rtconfig_version"] = __version__
-        return event_dict

@@ -350,7 +350,7 @@ class AuditLog:
             self._fd, fsync=fsync and self.regular_file, interval_s=fsync_interval_s
         )
         self._closed = False
-        self._logger = _record_logger(self._sink, self._add_standard_fields, self.redactor)
+        self._logger = _record_logger(self._sink, self, self.redactor)
 
     def __repr__(self) -> str:
         return f"<AuditLog {str(self.path)!r} run_id={self.run_id!r}>"
@@ -386,17 +386,18 @@ class AuditLog:
             finally:
                 os.close(self._fd)
 
-    def _add_standard_fields(self, logger: Any, method_name: str, event_dict: Any) -> Any:
-        event_dict["run_id"] = self.run_id
+
+def _record_logger(sink: Any, owner: Any, redactor: Redactor) -> Any:
+    """The structlog chain both sinks share (see the module docstring), writing to ``sink``;
+    the standard fields are read from ``owner`` (its ``run_id`` and ``actor``) per record."""
+    import structlog  # here, so that importing this module stays cheap
+
+    def add_standard_fields(logger: Any, method_name: str, event_dict: Any) -> Any:
+        event_dict["run_id"] = owner.run_id
         event_dict["event_id"] = uuid.uuid4().hex
-        event_dict["actor"] = self.actor
+        event_dict["actor"] = owner.actor
         event_dict["rtconfig_version"] = __version__
         return event_dict
-
-
-def _record_logger(sink: Any, add_standard_fields: Any, redactor: Redactor) -> Any:
-    """The structlog chain both sinks share (see the module docstring), writing to ``sink``."""
-    import structlog  # here, so that importing this module stays cheap
 
     return structlog.wrap_logger(
         sink,
