@@ -12,11 +12,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from rtconfig._apply.preflight import preflight
 from rtconfig._apply.progress import MintRetrying
-from rtconfig._apply.request import prepare
+from rtconfig._apply.request import PreparedRequest, prepare
 from rtconfig._apply.responses import MintOutcome, Outcome, Response, classify
 from rtconfig._apply.results import FailureKind, MintFailure, MintResult
 from rtconfig._apply.retry import SYSTEM_CLOCK, Clock, RetryPolicy, after_failure
@@ -26,7 +26,15 @@ from rtconfig._plan.records import PlanRecord
 from rtconfig._redact import SecretRegistry, scrub_json
 from rtconfig.audit import secret_fingerprint
 
-__all__ = ["AuditSink", "CallbackError", "Core", "Mint", "SendFailed", "check_records"]
+__all__ = [
+    "Attempts",
+    "AuditSink",
+    "CallbackError",
+    "Core",
+    "Mint",
+    "SendFailed",
+    "check_records",
+]
 
 
 class SendFailed(Protocol):
@@ -36,6 +44,25 @@ class SendFailed(Protocol):
     message: str
     retryable: bool
     status: int | None
+
+
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Attempts(Protocol[R_co]):
+    """One request across its attempts, as both engines loop over it: a :class:`Mint` (its
+    result a ``MintResult``) or a call's attempts (a ``Call``). ``decide`` gives the result, or
+    the wait before the next attempt (a float)."""
+
+    prepared: PreparedRequest
+
+    def begin(self) -> tuple[float, float]: ...
+
+    def outcome(self, answer: Any) -> Any: ...
+
+    def decide(self, outcome: Any) -> R_co | float: ...
+
+    def interrupted(self, outcome: Any) -> R_co: ...
 
 
 class AuditSink(Protocol):

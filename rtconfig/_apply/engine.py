@@ -23,9 +23,16 @@ import threading
 import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import Any, TypeVar
 
-from rtconfig._apply.attempts import AuditSink, CallbackError, Core, Mint, check_records
+from rtconfig._apply.attempts import (
+    Attempts,
+    AuditSink,
+    CallbackError,
+    Core,
+    Mint,
+    check_records,
+)
 from rtconfig._apply.calls import (
     Call,
     CallAttempts,
@@ -55,6 +62,8 @@ __all__ = [
     "AuditSink",
     "CallbackError",
 ]
+
+R = TypeVar("R")  # what one request's attempts end in: a MintResult or a Call
 
 #: Mints in flight for an AsyncApplier made without ``concurrency``: sized for a server's burst
 #: (a backend in front of browsers, where every caller waits on OpenAI's slow mint), like the
@@ -141,27 +150,7 @@ class Applier:
         if refused is not None:
             return refused
         assert key is not None
-        sender, slots = self._ready(record)
-        mint = Mint(self._core, record, key)
-        clock = self._core.clock
-        while True:
-            with slots:
-                timeout_s, stop_at = mint.begin()
-                try:
-                    answer: Any = sender.send(
-                        mint.prepared,
-                        timeout_s=timeout_s,
-                        stop_at=stop_at,
-                        monotonic=clock.monotonic,
-                    )
-                except TransportFailure as failure:
-                    answer = failure
-            outcome = mint.outcome(answer)
-            step = mint.decide(outcome)
-            if isinstance(step, MintResult):
-                return step
-            if not self._wait(step):
-                return mint.interrupted(outcome)
+        return self._attempt(Mint(self._core, record, key), record)
 
     def mint_all(
         self,
@@ -248,7 +237,12 @@ class Applier:
     def _carry(self, attempts: CallAttempts) -> Call:
         if attempts.refused is not None:
             return attempts.refused
-        sender, slots = self._ready(PlanRecord.for_body("call", {}, settings=attempts.settings))
+        return self._attempt(attempts, PlanRecord.for_body("call", {}, settings=attempts.settings))
+
+    def _attempt(self, attempts: Attempts[R], record: PlanRecord) -> R:
+        """Send ``attempts`` until it decides (a mint or a call: the one loop of this engine);
+        ``record``'s settings size the slots the first time."""
+        sender, slots = self._ready(record)
         clock = self._core.clock
         while True:
             with slots:
@@ -264,7 +258,7 @@ class Applier:
                     answer = failure
             outcome = attempts.outcome(answer)
             step = attempts.decide(outcome)
-            if isinstance(step, Call):
+            if not isinstance(step, float):
                 return step
             if not self._wait(step):
                 return attempts.interrupted(outcome)
@@ -389,31 +383,7 @@ class AsyncApplier:
         if refused is not None:
             return refused
         assert key is not None
-        sender, slots = self._ready()
-        mint = Mint(self._core, record, key)
-        clock = self._core.clock
-        while True:
-            async with slots:
-                timeout_s, stop_at = mint.begin()
-                try:
-                    answer: Any = await sender.send(
-                        mint.prepared,
-                        timeout_s=timeout_s,
-                        stop_at=stop_at,
-                        monotonic=clock.monotonic,
-                    )
-                except TransportFailure as failure:
-                    answer = failure
-            outcome = mint.outcome(answer)
-            step = mint.decide(outcome)
-            if isinstance(step, MintResult):
-                return step
-            if clock.sleep is _time.sleep:
-                await asyncio.sleep(step)
-            else:
-                clock.sleep(step)
-            if self.stopped:
-                return mint.interrupted(outcome)
+        return await self._attempt(Mint(self._core, record, key))
 
     async def mint_all(
         self,
@@ -490,6 +460,10 @@ class AsyncApplier:
     async def _carry(self, attempts: CallAttempts) -> Call:
         if attempts.refused is not None:
             return attempts.refused
+        return await self._attempt(attempts)
+
+    async def _attempt(self, attempts: Attempts[R]) -> R:
+        """Send ``attempts`` until it decides (a mint or a call: the one loop of this engine)."""
         sender, slots = self._ready()
         clock = self._core.clock
         while True:
@@ -506,7 +480,7 @@ class AsyncApplier:
                     answer = failure
             outcome = attempts.outcome(answer)
             step = attempts.decide(outcome)
-            if isinstance(step, Call):
+            if not isinstance(step, float):
                 return step
             if clock.sleep is _time.sleep:
                 await asyncio.sleep(step)
