@@ -20,7 +20,7 @@ from typing import Any
 from rtconfig._apply.attempts import Core, SendFailed
 from rtconfig._apply.preflight import preflight
 from rtconfig._apply.request import USER_AGENT, PreparedRequest
-from rtconfig._apply.responses import Outcome, Response, locate, scrub
+from rtconfig._apply.responses import Outcome, Response, api_failure, locate, scrub
 from rtconfig._apply.results import FailureKind, MintFailure
 from rtconfig._apply.retry import should_retry
 from rtconfig._carriers import CallRequest, parse_call_location
@@ -292,27 +292,7 @@ class CallAttempts:
         return replace(base, result=call)
 
     def _api_error(self, response: Response) -> MintFailure:
-        import json
-
-        status = response.status
-        try:
-            payload = json.loads(response.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            payload = None
-        error = payload.get("error") if isinstance(payload, dict) else None
-        error = error if isinstance(error, dict) else {}
-        message = error.get("message")
-        if not isinstance(message, str) or not message:
-            message = f"HTTP {status} {response.reason}".strip()
-        kind, code, param = error.get("type"), error.get("code"), error.get("param")
-        failure = MintFailure(
-            FailureKind.HTTP_ERROR,
-            scrub(message, self.key),
-            http_status=status,
-            type=scrub(kind, self.key) if isinstance(kind, str) and kind else "",
-            code=scrub(code, self.key) if isinstance(code, str) else None,
-            param=scrub(param, self.key) if isinstance(param, str) and param else None,
-        )
+        failure = api_failure(response, self.key)
         if failure.param is not None and self.origin_of is not None:
             # accept's body is the session itself; create's session part is named "session".
             session_param = failure.param

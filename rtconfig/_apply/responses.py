@@ -24,7 +24,7 @@ from rtconfig._errors import format_path
 from rtconfig._origins import Origin
 from rtconfig._plan.records import PlanRecord
 
-__all__ = ["MintOutcome", "Outcome", "Response", "classify", "parse_param", "scrub"]
+__all__ = ["MintOutcome", "Outcome", "Response", "api_failure", "classify", "parse_param", "scrub"]
 
 Path = tuple[str | int, ...]
 REDACTED = "[REDACTED]"
@@ -146,7 +146,10 @@ def _from_payload(record: PlanRecord, data: Any, base: MintOutcome) -> MintOutco
     return replace(base, result=result)
 
 
-def _api_error(record: PlanRecord, key: str, response: Response) -> MintFailure:
+def api_failure(response: Response, key: str) -> MintFailure:
+    """An error answer as a failure: OpenAI's ``error`` object (message, type, code, param),
+    or ``HTTP <status> <reason>`` when the body has none; ``key`` scrubbed from every part.
+    Shared by mints and calls (each locates ``param`` in its own body)."""
     status = response.status
     payload = _json(response.body)
     error = payload.get("error") if isinstance(payload, dict) else None
@@ -156,7 +159,7 @@ def _api_error(record: PlanRecord, key: str, response: Response) -> MintFailure:
     if not isinstance(message, str) or not message:
         message = f"HTTP {status} {response.reason}".strip()
     kind, code, param = error.get("type"), error.get("code"), error.get("param")
-    failure = MintFailure(
+    return MintFailure(
         FailureKind.HTTP_ERROR,
         scrub(message, key),
         http_status=status,
@@ -164,6 +167,10 @@ def _api_error(record: PlanRecord, key: str, response: Response) -> MintFailure:
         code=scrub(code, key) if isinstance(code, str) else None,
         param=scrub(param, key) if isinstance(param, str) and param else None,
     )
+
+
+def _api_error(record: PlanRecord, key: str, response: Response) -> MintFailure:
+    failure = api_failure(response, key)
     if failure.param is not None:
         failure = locate(record.endpoint, record.origin_of, failure, failure.param)
     return failure
